@@ -169,7 +169,11 @@ def evaluate_document(obj: Any, ruleset: RuleSet, context: Context | None = None
         name = "<unnamed>"
         if isinstance(obj, dict) and isinstance(obj.get("metadata"), dict):
             meta = obj["metadata"]
-            name = f"{meta.get('namespace')}/{meta.get('name')}" if meta.get("namespace") else str(meta.get("name"))
+            name = (
+                f"{meta.get('namespace')}/{meta.get('name')}"
+                if meta.get("namespace")
+                else str(meta.get("name"))
+            )
         settings = ruleset.settings_for(API_VALIDATION)
         action = _apply_mode(settings.action, ruleset.mode)
         violations = tuple(
@@ -182,5 +186,7 @@ def evaluate_document(obj: Any, ruleset: RuleSet, context: Context | None = None
             )
             for path, message in exc.problems
         )
-        return Verdict(policy=name, mode=ruleset.mode, violations=violations if settings.action is not Action.OFF else ())
+        return Verdict(
+            policy=name, mode=ruleset.mode, violations=violations if settings.action is not Action.OFF else ()
+        )
     return evaluate(policy, ruleset, context)

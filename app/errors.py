@@ -1,11 +1,11 @@
 """The exception tree. Every message names the file, line, field or request and says what to do.
 
-    NetpolGuardError
-     +-- RulesFileError      the rules file cannot be read or does not validate (exit 2)
-     +-- ManifestError       an input file cannot be read or parsed (exit 2, other files still checked)
-     +-- ReviewError         an AdmissionReview is malformed (HTTP-level 400/413 in an AdmissionReview)
-     +-- SettingsError       a server flag or environment variable is wrong (exit 2)
-     +-- CertificateError    a certificate or key cannot be loaded or does not match (exit 2)
+NetpolGuardError
+ +-- RulesFileError      the rules file cannot be read or does not validate (exit 2)
+ +-- ManifestError       an input file cannot be read or parsed (exit 2, other files still checked)
+ +-- ReviewError         an AdmissionReview is malformed (HTTP-level 400/413 in an AdmissionReview)
+ +-- SettingsError       a server flag or environment variable is wrong (exit 2)
+ +-- CertificateError    a certificate or key cannot be loaded or does not match (exit 2)
 """
 
 

@@ -66,7 +66,10 @@ RulesConfig: type[BaseModel] = create_model(  # type: ignore[call-overload]
     "RulesConfig",
     __config__=ConfigDict(extra="forbid", frozen=True, populate_by_name=True),
     **{
-        rule_id.replace("-", "_"): (rule.settings_model, Field(default_factory=rule.settings_model, alias=rule_id))
+        rule_id.replace("-", "_"): (
+            rule.settings_model,
+            Field(default_factory=rule.settings_model, alias=rule_id),
+        )
         for rule_id, rule in REGISTRY.items()
     },
 )

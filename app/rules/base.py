@@ -34,7 +34,9 @@ class RuleSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     action: Action = Field(default=Action.DENY, description="deny | warn | audit | off")
-    namespaces: list[str] = Field(default=["*"], description="Glob patterns of namespaces the rule applies to.")
+    namespaces: list[str] = Field(
+        default=["*"], description="Glob patterns of namespaces the rule applies to."
+    )
     exclude_namespaces: list[str] = Field(
         default=[], alias="excludeNamespaces", description="Glob patterns of namespaces the rule skips."
     )

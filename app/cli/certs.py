@@ -1,0 +1,23 @@
+"""`netpol-guard certs dev|ensure`: local dev certificates, or in-cluster certificate management."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="certs_command", metavar="ACTION", required=True)
+    dev = sub.add_parser("dev", help="write ca.crt, tls.crt, tls.key for a local server")
+    dev.add_argument("--out", required=True, metavar="DIR")
+    dev.add_argument("--host", action="append", default=[], metavar="NAME", help="extra SAN (repeatable)")
+    ensure = sub.add_parser("ensure", help="create or renew the webhook's Secret and caBundle (in-cluster)")
+    ensure.add_argument("--namespace", required=True)
+    ensure.add_argument("--secret", required=True)
+    ensure.add_argument("--webhook", required=True, metavar="VWC_NAME")
+    ensure.add_argument("--service", required=True, metavar="SVC")
+    ensure.add_argument("--validity", default="365d")
+    ensure.add_argument("--renew-before", default="30d")
+
+
+def run(args: argparse.Namespace) -> int:
+    raise NotImplementedError("being built")
