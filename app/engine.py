@@ -6,6 +6,7 @@ server and the CLI only build a `Context` and read the `Verdict`.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -123,6 +124,34 @@ def _apply_mode(action: Action, mode: Mode) -> Action:
     return action
 
 
+def _grandfather(
+    findings: list[tuple[str, Action, Finding]], old_findings: Iterable[tuple[str, Action, Finding]]
+) -> list[bool]:
+    """For each new finding, whether the old object already had it (each old finding excuses one).
+
+    A finding is matched on (rule, path, problem) first, then on (rule, problem) alone, so that a
+    violation that only moved (a rule inserted before it) stays excused, while a second copy of an old
+    violation added elsewhere is new and still denies.
+    """
+    exact: Counter[tuple[str, str, str]] = Counter()
+    loose: Counter[tuple[str, str]] = Counter()
+    for rule_id, _, finding in old_findings:
+        exact[rule_id, finding.path, finding.problem] += 1
+        loose[rule_id, finding.problem] += 1
+    excused = [False] * len(findings)
+    for by_path in (True, False):
+        for index, (rule_id, action, finding) in enumerate(findings):
+            if excused[index] or action is not Action.DENY:
+                continue
+            if by_path and exact[rule_id, finding.path, finding.problem] > 0:
+                exact[rule_id, finding.path, finding.problem] -= 1
+            elif by_path or loose[rule_id, finding.problem] <= 0:
+                continue
+            loose[rule_id, finding.problem] -= 1
+            excused[index] = True
+    return excused
+
+
 def evaluate(policy: NetworkPolicy, ruleset: RuleSet, context: Context | None = None) -> Verdict:
     """Judge one decoded policy against the rule set.
 
@@ -134,47 +163,52 @@ def evaluate(policy: NetworkPolicy, ruleset: RuleSet, context: Context | None = 
     if exempt is not None:
         return Verdict(policy=policy.display_name, mode=ruleset.mode, exempt=exempt)
 
-    previous: set[tuple[str, str]] = set()
+    findings = list(_findings(policy, ruleset, context, namespace))
+    excused = [False] * len(findings)
     if ruleset.grandfather_existing and context.operation == "UPDATE" and context.old_object is not None:
         old_context = replace(context, operation="CREATE", old_object=None)
-        previous = {
-            (rule_id, finding.problem)
-            for rule_id, _, finding in _findings(context.old_object, ruleset, old_context, namespace)
-        }
+        excused = _grandfather(findings, _findings(context.old_object, ruleset, old_context, namespace))
 
-    violations = []
-    for rule_id, action, finding in _findings(policy, ruleset, context, namespace):
-        grandfathered = action is Action.DENY and (rule_id, finding.problem) in previous
-        if grandfathered:
-            action = Action.WARN
-        violations.append(
-            Violation(
-                rule=rule_id,
-                action=_apply_mode(action, ruleset.mode),
-                path=finding.path,
-                problem=finding.problem,
-                fix=finding.fix,
-                grandfathered=grandfathered,
-            )
+    violations = tuple(
+        Violation(
+            rule=rule_id,
+            action=_apply_mode(Action.WARN if grandfathered else action, ruleset.mode),
+            path=finding.path,
+            problem=finding.problem,
+            fix=finding.fix,
+            grandfathered=grandfathered,
         )
-    return Verdict(policy=policy.display_name, mode=ruleset.mode, violations=tuple(violations))
+        for (rule_id, action, finding), grandfathered in zip(findings, excused, strict=True)
+    )
+    return Verdict(policy=policy.display_name, mode=ruleset.mode, violations=violations)
+
+
+def _metadata_string(obj: Any, key: str) -> str | None:
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    value = meta.get(key) if isinstance(meta, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def evaluate_document(obj: Any, ruleset: RuleSet, context: Context | None = None) -> Verdict:
     """Decode a parsed manifest and judge it; a shape the API server cannot decode is an api-validation
-    violation (the API server answers 400 before any other check could apply)."""
+    violation (the API server answers 400 before any other check could apply).
+
+    Exemptions and api-validation's own namespace scoping apply to such a document as to any other.
+    """
     try:
         policy = decode_policy(obj)
     except PolicyShapeError as exc:
-        name = "<unnamed>"
-        if isinstance(obj, dict) and isinstance(obj.get("metadata"), dict):
-            meta = obj["metadata"]
-            name = (
-                f"{meta.get('namespace')}/{meta.get('name')}"
-                if meta.get("namespace")
-                else str(meta.get("name"))
-            )
+        context = context or Context()
+        name = _metadata_string(obj, "name") or _metadata_string(obj, "generateName") or "<unnamed>"
+        namespace = context.namespace or _metadata_string(obj, "namespace")
+        display = f"{namespace}/{name}" if namespace else name
+        namespace = namespace or _DEFAULT_NAMESPACE
+        exempt = _exemption(ruleset, namespace, context)
+        if exempt is not None:
+            return Verdict(policy=display, mode=ruleset.mode, exempt=exempt)
         settings = ruleset.settings_for(API_VALIDATION)
+        if not settings.applies_to(namespace):
+            return Verdict(policy=display, mode=ruleset.mode)
         action = _apply_mode(settings.action, ruleset.mode)
         violations = tuple(
             Violation(
@@ -182,11 +216,10 @@ def evaluate_document(obj: Any, ruleset: RuleSet, context: Context | None = None
                 action=action,
                 path=path,
                 problem=f"the API server cannot decode this field: {message}",
-                fix="use the type the NetworkPolicy API defines for this field (see `kubectl explain networkpolicy.spec`)",
+                fix="use the type the NetworkPolicy API defines for this field "
+                "(see `kubectl explain networkpolicy.spec`)",
             )
             for path, message in exc.problems
         )
-        return Verdict(
-            policy=name, mode=ruleset.mode, violations=violations if settings.action is not Action.OFF else ()
-        )
+        return Verdict(policy=display, mode=ruleset.mode, violations=violations)
     return evaluate(policy, ruleset, context)

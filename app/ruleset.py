@@ -83,7 +83,7 @@ class RuleSet(_Strict):
     mode: Mode = Mode.ENFORCE
     grandfather_existing: bool = Field(default=True, alias="grandfatherExisting")
     exemptions: Exemptions = Field(default_factory=Exemptions)
-    rules: RulesConfig = Field(default_factory=RulesConfig)  # type: ignore[valid-type]
+    rules: RulesConfig = Field(default_factory=RulesConfig)
 
     @cached_property
     def active_rules(self) -> tuple[tuple[Rule[Any], RuleSettings], ...]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import sys
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,4 +23,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("being built")
+    if args.certs_command == "ensure":
+        # Imported here: only `ensure` needs the kubernetes client.
+        ensure = importlib.import_module("app.certs.ensure")
+        code: int = ensure.run(args)
+        return code
+    return _dev(Path(args.out), args.host)
+
+
+def _dev(out: Path, hosts: list[str]) -> int:
+    from app.certs.dev import write_dev_certificates
+
+    try:
+        result = write_dev_certificates(out, hosts)
+    except (OSError, ValueError) as exc:
+        print(f"netpol-guard certs dev: cannot write certificates to {out}: {exc}", file=sys.stderr)
+        return 2
+    verb = "wrote" if result.created else "kept the still-valid"
+    print(f"{verb} {result.ca_file}, {result.cert_file}, {result.key_file} (names: {', '.join(result.names)})")
+    return 0

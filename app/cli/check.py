@@ -1,8 +1,13 @@
-"""`netpol-guard check`: judge manifests in files, directories or stdin (for CI)."""
+"""`netpol-guard check`: judge manifests in files, directories or stdin (for CI).
+
+Exit codes: 0 nothing denied (warnings allowed), 1 something denied (or warned, with ``--strict``),
+2 an input could not be read or the rules file is bad.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -13,4 +18,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("being built")  # replaced by the check implementation
+    """Load the rules, judge every input, print the report in the chosen format, return the exit code."""
+    from app.errors import RulesFileError
+    from app.report import RENDERERS
+    from app.report.results import EXIT_ERROR, check_files
+    from app.ruleset import load_ruleset
+
+    try:
+        ruleset = load_ruleset(args.config)
+    except RulesFileError as exc:
+        print(f"netpol-guard: bad rules file: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    report = check_files(args.paths, ruleset, strict=args.strict)
+    sys.stdout.write(RENDERERS[args.format](report))
+    return report.exit_code

@@ -10,7 +10,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.netpol import NetworkPolicy
 
@@ -40,6 +40,12 @@ class RuleSettings(BaseModel):
     exclude_namespaces: list[str] = Field(
         default=[], alias="excludeNamespaces", description="Glob patterns of namespaces the rule skips."
     )
+
+    @field_validator("action", mode="before")
+    @classmethod
+    def _bare_off(cls, value: object) -> object:
+        # YAML 1.1 reads a bare `action: off` as false; that is what people write, so it means off.
+        return Action.OFF if value is False else value
 
     @cached_property
     def _namespace_patterns(self) -> tuple[re.Pattern[str], re.Pattern[str] | None]:

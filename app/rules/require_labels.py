@@ -74,7 +74,7 @@ class _MetadataSettings(RuleSettings):
 
 
 class RequireLabelsSettings(_MetadataSettings):
-    action: Action = Action.DENY
+    action: Action = Field(default=Action.DENY, description="deny | warn | audit | off")
     labels: list[MetadataRequirement] = Field(default=[], description="Labels every policy must carry.")
 
     def _requirements(self) -> list[MetadataRequirement]:
@@ -82,7 +82,7 @@ class RequireLabelsSettings(_MetadataSettings):
 
 
 class RequireAnnotationsSettings(_MetadataSettings):
-    action: Action = Action.WARN
+    action: Action = Field(default=Action.WARN, description="deny | warn | audit | off")
     annotations: list[MetadataRequirement] = Field(
         default=[], description="Annotations every policy must carry (e.g. a description of its intent)."
     )

@@ -1,0 +1,1 @@
+"""AdmissionReview handling: wire parsing (`review`), answers (`responses`, `warnings`), `handler`."""

@@ -1,0 +1,68 @@
+"""Fit warning lines into the limits the API server and kubectl handle well.
+
+Each warning should be at most 120 characters where possible and never over 256; all of them together stay
+under 4096 bytes. A long violation is split into its problem and its fix (each still names the rule), an
+over-long part is cut at a word boundary, and what does not fit is summarised by one last line saying how
+many were left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from app.engine import Violation
+
+PREFERRED: Final = 120
+HARD_LIMIT: Final = 256
+TOTAL_LIMIT: Final = 4096
+_ELLIPSIS: Final = "..."
+
+
+def shorten(text: str, limit: int = HARD_LIMIT) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` characters, marked with ``...``."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - len(_ELLIPSIS)]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:") + _ELLIPSIS
+
+
+def warning_lines(violation: Violation) -> list[str]:
+    """One line when the rendered violation is short, else a problem line and a fix line."""
+    full = violation.render()
+    if violation.grandfathered:
+        full = f"{full} (already present before this update)"
+    if len(full) <= PREFERRED:
+        return [full]
+    where = f" {violation.path}:" if violation.path else ""
+    note = " (already present before this update)" if violation.grandfathered else ""
+    problem = f"[{violation.rule}]{where} {violation.problem.rstrip('.')}{note}."
+    fix = f"[{violation.rule}] Fix: {violation.fix}"
+    return [shorten(problem), shorten(fix)]
+
+
+def _size(lines: Sequence[str]) -> int:
+    # UTF-8 bytes plus one separator each: stricter than counting characters.
+    return sum(len(line.encode()) + 1 for line in lines)
+
+
+def _left_out(count: int) -> str:
+    return f"... and {count} more warning(s) left out: run `netpol-guard check` to see them all"
+
+
+def fit_warnings(violations: Sequence[Violation]) -> list[str]:
+    """The violations' warning lines, within the limits."""
+    lines: list[str] = []
+    # Room for the summary line is kept free until the last violation, sized for the largest count.
+    reserve = _size([_left_out(len(violations))])
+    for index, violation in enumerate(violations):
+        candidate = warning_lines(violation)
+        last = index == len(violations) - 1
+        if _size(lines) + _size(candidate) + (0 if last else reserve) >= TOTAL_LIMIT:
+            lines.append(_left_out(len(violations) - index))
+            break
+        lines.extend(candidate)
+    return lines

@@ -1,0 +1,343 @@
+"""Reading NetworkPolicy manifests from files, directories and stdin, with the position of every field.
+
+A path expands to files (directories recursively: ``*.yaml``, ``*.yml``, ``*.json``, sorted); a file
+holds one or more documents (a YAML stream, a JSON object, ``kind: List`` items). Each NetworkPolicy
+document keeps its plain object (what the engine judges) and a `PositionIndex` from Kubernetes field
+paths (``spec.ingress[0].from[1].ipBlock.cidr``, the syntax of `app.netpol.format_path`) to 1-based
+``(line, column)``, so every finding can point at ``file:line:column``. Documents of other kinds are
+skipped and counted. A file that cannot be read or parsed becomes an `UnreadableManifest` naming the
+file and line; the other files are still read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Final
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from app.errors import ManifestError
+
+STDIN: Final = "-"
+STDIN_NAME: Final = "<stdin>"
+MANIFEST_SUFFIXES: Final = frozenset({".yaml", ".yml", ".json"})
+NETWORKING_GROUP: Final = "networking.k8s.io/"
+
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The last segment of a field path: ``.name`` or ``[3]`` (used to fall back to the nearest ancestor).
+_LAST_SEGMENT = re.compile(r"(?:\.[^.\[\]]*|\[\d+\])$")
+
+Position = tuple[int, int]
+"""(line, column), both 1-based."""
+
+
+class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """Safe loading, except that timestamps stay strings: the API server sees them as JSON strings."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _BaseLoader.construct_yaml_str)
+
+
+class UnreadableManifest(ManifestError):
+    """A file that cannot be read or parsed; ``line``/``column`` are 1-based, 0 when unknown."""
+
+    def __init__(self, path: str, problem: str, line: int = 0, column: int = 0) -> None:
+        self.path = path
+        self.problem = problem
+        self.line = line
+        self.column = column
+        where = f"{path}:{line}:{column}" if line else path
+        super().__init__(f"{where}: {problem}")
+
+
+def _mark(node: Node) -> Position:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _index_tree(root: Node) -> dict[str, Position]:
+    """Every field path under ``root`` with its position, in one linear walk of the node tree.
+
+    A mapping entry points at its value when the value is a non-empty scalar (``cidr: 10.0.0.0/8``
+    points at ``10.0.0.0/8``) and at its key otherwise (``ingress:`` for the whole list).
+    """
+    index: dict[str, Position] = {"": _mark(root)}
+    # (node, its path, ids of the collections above it: recursive YAML aliases must not loop forever)
+    stack: list[tuple[Node, str, frozenset[int]]] = [(root, "", frozenset())]
+    while stack:
+        node, path, above = stack.pop()
+        inner = above | {id(node)}
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                if not isinstance(key, ScalarNode):
+                    continue
+                child = f"{path}.{key.value}" if path else str(key.value)
+                scalar_value = isinstance(value, ScalarNode) and value.value != ""
+                index[child] = _mark(value) if scalar_value else _mark(key)
+                if isinstance(value, MappingNode | SequenceNode) and id(value) not in inner:
+                    stack.append((value, child, inner))
+        elif isinstance(node, SequenceNode):
+            for position, item in enumerate(node.value):
+                child = f"{path}[{position}]"
+                index[child] = _mark(item)
+                if isinstance(item, MappingNode | SequenceNode) and id(item) not in inner:
+                    stack.append((item, child, inner))
+    return index
+
+
+class PositionIndex:
+    """Field path -> (line, column) for one document, built on the first lookup.
+
+    Most documents have no finding, so the walk of the node tree is deferred until a position is asked
+    for; it then costs one linear pass. ``node`` may be a callable that composes the tree on demand
+    (JSON input is parsed with the json module and composed as YAML only for positions).
+    """
+
+    __slots__ = ("_index", "_node", "_start")
+
+    def __init__(self, node: Node | Callable[[], Node | None] | None, start: Position = (1, 1)) -> None:
+        self._node = node
+        self._start = start
+        self._index: dict[str, Position] | None = None
+
+    def locate(self, path: str) -> Position:
+        """The position of ``path``, else of its nearest existing ancestor, else the document start."""
+        index = self._build()
+        while path:
+            found = index.get(path)
+            if found is not None:
+                return found
+            last = _LAST_SEGMENT.search(path)
+            path = path[: last.start()] if last else ""
+        return index.get("", self._start)
+
+    def _build(self) -> dict[str, Position]:
+        if self._index is None:
+            node = self._node() if callable(self._node) else self._node
+            self._index = _index_tree(node) if node is not None else {}
+            self._node = None  # the tree is no longer needed
+        return self._index
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDocument:
+    """One NetworkPolicy object as read from a file, with its field positions."""
+
+    obj: dict[str, Any]
+    positions: PositionIndex
+
+    @property
+    def start(self) -> Position:
+        """Where the object starts (its first key)."""
+        return self.positions.locate("")
+
+    def locate(self, path: str) -> Position:
+        """Line and column of a field path (nearest ancestor when the field does not exist)."""
+        return self.positions.locate(path)
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestFile:
+    """What one file (or stdin) holds: its NetworkPolicies, how many other documents it had, or why it
+    could not be read."""
+
+    path: str
+    policies: tuple[PolicyDocument, ...] = ()
+    skipped: int = 0
+    error: UnreadableManifest | None = None
+
+
+def is_network_policy(obj: Any) -> bool:
+    """True for a ``networking.k8s.io/*`` NetworkPolicy object."""
+    return (
+        isinstance(obj, dict)
+        and obj.get("kind") == "NetworkPolicy"
+        and isinstance(obj.get("apiVersion"), str)
+        and obj["apiVersion"].startswith(NETWORKING_GROUP)
+    )
+
+
+def _list_items(obj: Any) -> list[Any] | None:
+    # kubectl accepts `kind: List` and typed lists (`NetworkPolicyList`) alike.
+    if isinstance(obj, dict) and isinstance(obj.get("kind"), str) and obj["kind"].endswith("List"):
+        items = obj.get("items")
+        if isinstance(items, list):
+            return items
+    return None
+
+
+def _item_node(node: Node | None, position: int) -> Node | None:
+    if not isinstance(node, MappingNode):
+        return None
+    for key, value in node.value:
+        if isinstance(key, ScalarNode) and key.value == "items" and isinstance(value, SequenceNode):
+            return value.value[position] if position < len(value.value) else None
+    return None
+
+
+class _Collector:
+    """Sorts documents into policies and skipped ones, unwrapping lists."""
+
+    def __init__(self) -> None:
+        self.policies: list[PolicyDocument] = []
+        self.skipped = 0
+
+    def add(self, obj: Any, node: Node | Callable[[], Node | None] | None) -> None:
+        if obj is None:
+            return  # an empty document (`---` at the end of a file) is not a document
+        items = _list_items(obj)
+        if items is not None:
+            for position, item in enumerate(items):
+                self._add_one(item, _item_locator(node, position))
+            return
+        self._add_one(obj, node)
+
+    def _add_one(self, obj: Any, node: Node | Callable[[], Node | None] | None) -> None:
+        if is_network_policy(obj):
+            self.policies.append(PolicyDocument(obj, PositionIndex(node)))
+        elif obj is not None:
+            self.skipped += 1
+
+
+def _item_locator(node: Node | Callable[[], Node | None] | None, position: int) -> Callable[[], Node | None]:
+    def locate() -> Node | None:
+        return _item_node(node() if callable(node) else node, position)
+
+    return locate
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> tuple[str, int, int]:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    text = f"not valid YAML: {problem}" + (f" ({context})" if context else "")
+    if mark is None:
+        return text, 0, 0
+    return text, mark.line + 1, mark.column + 1
+
+
+def _parse_yaml(text: str, path: str) -> ManifestFile:
+    collector = _Collector()
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            collector.add(loader.construct_document(node), node)
+    except yaml.YAMLError as exc:
+        problem, line, column = _yaml_problem(exc)
+        return ManifestFile(path, error=UnreadableManifest(path, problem, line, column))
+    except RecursionError:
+        return ManifestFile(path, error=UnreadableManifest(path, "not valid YAML: nested too deeply"))
+    finally:
+        loader.dispose()
+    return ManifestFile(path, tuple(collector.policies), collector.skipped)
+
+
+def _compose_quietly(text: str) -> Node | None:
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except (yaml.YAMLError, RecursionError):
+        return None  # valid JSON that YAML cannot read: findings fall back to line 1
+
+
+def _parse_json(text: str, path: str) -> ManifestFile:
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problem = f"not valid JSON: {exc.msg}"
+        return ManifestFile(path, error=UnreadableManifest(path, problem, exc.lineno, exc.colno))
+    except RecursionError:
+        return ManifestFile(path, error=UnreadableManifest(path, "not valid JSON: nested too deeply"))
+    tree: list[Node | None] = []
+
+    def root() -> Node | None:
+        # Composed once, and only when a finding needs a position.
+        if not tree:
+            tree.append(_compose_quietly(text))
+        return tree[0]
+
+    collector = _Collector()
+    collector.add(obj, root)
+    return ManifestFile(path, tuple(collector.policies), collector.skipped)
+
+
+def _decode(data: bytes, path: str) -> str | UnreadableManifest:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return UnreadableManifest(
+            path, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8", line, column
+        )
+
+
+def parse_manifest(data: bytes, path: str) -> ManifestFile:
+    """Parse the bytes of one file; ``path`` names it in errors and decides JSON (``*.json``) or YAML.
+
+    Stdin (and any other name) is read as JSON when it is a JSON document, else as YAML.
+    """
+    text = _decode(data, path)
+    if isinstance(text, UnreadableManifest):
+        return ManifestFile(path, error=text)
+    if path.lower().endswith(".json"):
+        return _parse_json(text, path)
+    if not path.lower().endswith((".yaml", ".yml")) and text.lstrip().startswith(("{", "[")):
+        as_json = _parse_json(text, path)
+        if as_json.error is None:
+            return as_json
+    return _parse_yaml(text, path)
+
+
+def expand_paths(paths: Sequence[str]) -> Iterator[str | UnreadableManifest]:
+    """Files to read, in a stable order: each argument in turn, directories walked recursively and sorted.
+
+    A path that does not exist is yielded as an `UnreadableManifest`; ``-`` (stdin) is yielded as is.
+    """
+    seen: set[str] = set()
+    for path in paths:
+        if path == STDIN:
+            yield path
+        elif os.path.isdir(path):
+            for found in _walk(path):
+                if os.path.realpath(found) not in seen:
+                    seen.add(os.path.realpath(found))
+                    yield found
+        elif os.path.exists(path):
+            if os.path.realpath(path) not in seen:
+                seen.add(os.path.realpath(path))
+                yield path
+        else:
+            yield UnreadableManifest(path, "no such file or directory")
+
+
+def _walk(directory: str) -> Iterator[str]:
+    for parent, dirs, files in os.walk(directory):
+        dirs.sort()
+        for name in sorted(files):
+            if Path(name).suffix.lower() in MANIFEST_SUFFIXES:
+                yield os.path.join(parent, name)
+
+
+def read_manifests(paths: Sequence[str], stdin: BinaryIO | None = None) -> Iterator[ManifestFile]:
+    """Read every file the paths name, one `ManifestFile` each; never raises for bad input."""
+    for path in expand_paths(paths):
+        if isinstance(path, UnreadableManifest):
+            yield ManifestFile(path.path, error=path)
+        elif path == STDIN:
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            yield parse_manifest(stream.read(), STDIN_NAME)
+        else:
+            try:
+                data = Path(path).read_bytes()
+            except OSError as exc:
+                problem = f"cannot read the file: {exc.strerror or exc}"
+                yield ManifestFile(path, error=UnreadableManifest(path, problem))
+                continue
+            yield parse_manifest(data, path)

@@ -1,0 +1,81 @@
+"""`forbid-broad-cidr`: ipBlock CIDRs are no broader than the organisation allows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cached_property
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from app.netpol import NetworkPolicy, iter_ip_blocks
+from app.rules.base import Action, Context, Finding, Rule, RuleSettings
+from app.rules.traffic import Network, parse_network
+
+
+def _is_cidr(value: str) -> str:
+    if parse_network(value) is None:
+        raise ValueError(f"{value!r} is not a CIDR (expected e.g. 10.0.0.0/8 or fd00::/48)")
+    return value
+
+
+def _size(network: Network) -> str:
+    host_bits = network.max_prefixlen - network.prefixlen
+    return f"{network.num_addresses:,}" if host_bits <= 24 else f"2^{host_bits}"
+
+
+class ForbidBroadCidrSettings(RuleSettings):
+    action: Action = Field(default=Action.WARN, description="deny | warn | audit | off")
+    ipv4_min_prefix: int = Field(
+        strict=True,
+        default=16,
+        ge=0,
+        le=32,
+        alias="ipv4MinPrefix",
+        description="Shortest IPv4 prefix length allowed.",
+    )
+    ipv6_min_prefix: int = Field(
+        strict=True,
+        default=48,
+        ge=0,
+        le=128,
+        alias="ipv6MinPrefix",
+        description="Shortest IPv6 prefix length allowed.",
+    )
+    allow: list[Annotated[str, AfterValidator(_is_cidr)]] = Field(
+        default=[],
+        description="CIDRs accepted however broad (compared as networks, so 10.0.0.1/8 matches 10.0.0.0/8).",
+    )
+
+    @cached_property
+    def allowed_networks(self) -> frozenset[Network]:
+        """The ``allow`` entries as networks (parsed once per loaded rules file)."""
+        return frozenset(network for network in map(parse_network, self.allow) if network is not None)
+
+
+class ForbidBroadCidr(Rule[ForbidBroadCidrSettings]):
+    """A very broad ipBlock usually reaches far more than the workload needs (often the whole internet).
+
+    Every ipBlock is judged, including ones in rules a missing policyType makes dead: they take effect as
+    soon as someone fixes policyTypes. ``except`` entries do not make a CIDR narrower for this rule (they
+    carve holes, the reach stays broad). Independent of `forbid-allow-all`, which also reports a /0
+    without except. Unparsable CIDRs are left to api-validation.
+    """
+
+    id = "forbid-broad-cidr"
+    settings_model = ForbidBroadCidrSettings
+
+    def check(
+        self, policy: NetworkPolicy, settings: ForbidBroadCidrSettings, context: Context
+    ) -> Iterable[Finding]:
+        for path, block in iter_ip_blocks(policy):
+            network = parse_network(block.cidr)
+            if network is None:
+                continue
+            minimum = settings.ipv4_min_prefix if network.version == 4 else settings.ipv6_min_prefix
+            if network.prefixlen < minimum and network not in settings.allowed_networks:
+                yield Finding(
+                    f"{path}.cidr",
+                    f"{block.cidr} is broader than /{minimum} ({_size(network)} addresses)",
+                    f"use /{minimum} or longer, or add it to allow",
+                )

@@ -1,0 +1,113 @@
+"""What a policy's rules admit, in the API's own terms; shared so that every rule reads traffic alike.
+
+Peers that match everything, ports that cover every port, the rules that are live under the effective
+(defaulted) policyTypes, and CIDRs parsed the way the API server's legacy parser reads them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+from typing import Final
+
+from app.netpol import NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule, iter_rules
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+PROTOCOLS: Final = ("TCP", "UDP", "SCTP")
+_MAX_PORT: Final = 65535
+_PREFIX: Final = re.compile(r"[0-9]{1,3}")
+_OCTET: Final = re.compile(r"[0-9]{1,3}")
+
+
+def parse_network(text: str) -> Network | None:
+    """The network a CIDR string denotes, or None when the API server could not parse it either.
+
+    Like the API server's legacy parser: host bits are masked (``10.0.0.1/8`` is ``10.0.0.0/8``) and
+    IPv4 octets with leading zeros are decimal. Unlike Python's parser, a bare address or a netmask
+    (``/255.0.0.0``) is not a CIDR. Unparsable values are `api-validation`'s business, never an error here.
+    """
+    address, slash, prefix = text.partition("/")
+    if not slash or _PREFIX.fullmatch(prefix) is None:
+        return None
+    octets = address.split(".")
+    if len(octets) == 4 and all(_OCTET.fullmatch(octet) for octet in octets):
+        address = ".".join(str(int(octet)) for octet in octets)
+    try:
+        return ipaddress.ip_network(f"{address}/{int(prefix)}", strict=False)
+    except ValueError:
+        return None
+
+
+def live_rules(policy: NetworkPolicy) -> Iterator[tuple[str, str, str, NetworkPolicyRule]]:
+    """`iter_rules`, restricted to the directions in the effective policyTypes.
+
+    A rule whose direction is not in policyTypes is ignored by every network plugin (it admits
+    nothing); `require-policy-types` reports such dead rules.
+    """
+    live = policy.spec.effective_policy_types
+    for direction, rule_path, peer_field, rule in iter_rules(policy):
+        if direction in live:
+            yield direction, rule_path, peer_field, rule
+
+
+def everything_matcher(peer: NetworkPolicyPeer) -> tuple[str, str] | None:
+    """``(sub-path, what it matches)`` when the peer alone matches every source/destination, else None.
+
+    Everything means an ipBlock of a whole address family (``0.0.0.0/0`` or ``::/0``) without ``except``,
+    or ``namespaceSelector: {}`` with no or an empty ``podSelector`` (every pod in every namespace).
+    """
+    block = peer.ip_block
+    if block is not None:
+        network = parse_network(block.cidr)
+        if network is not None and network.prefixlen == 0 and not block.except_:
+            return ".ipBlock.cidr", f"{block.cidr} with no except is every address"
+        return None
+    namespaces = peer.namespace_selector
+    everyone = peer.pod_selector is None or peer.pod_selector.is_empty
+    if namespaces is not None and namespaces.is_empty and everyone:
+        return ".namespaceSelector", "{} matches every pod in the cluster"
+    return None
+
+
+def _covers_protocol(ports: list[NetworkPolicyPort], protocol: str) -> bool:
+    for port in ports:
+        if port.effective_protocol != protocol:
+            continue
+        if port.port is None:
+            return True
+        if isinstance(port.port, int) and port.port <= 1 and (port.end_port or 0) >= _MAX_PORT:
+            return True
+    return False
+
+
+def covers_all_ports(ports: list[NetworkPolicyPort] | None) -> bool:
+    """True when the ``ports`` list admits every port of every protocol (absent or empty does)."""
+    if not ports:
+        return True
+    return all(_covers_protocol(ports, protocol) for protocol in PROTOCOLS)
+
+
+def admits_port(
+    ports: list[NetworkPolicyPort] | None, number: int, protocol: str, names: frozenset[str]
+) -> bool:
+    """True when ``ports`` admits ``number`` over ``protocol``.
+
+    Absent or empty ``ports`` admits everything; an entry without ``port`` admits every port of its
+    protocol (TCP when omitted); a range admits what it covers; a named port counts when its name is
+    in ``names`` (named ports resolve on the pods, so only the caller knows which names mean what).
+    """
+    if not ports:
+        return True
+    for port in ports:
+        if port.effective_protocol != protocol:
+            continue
+        value = port.port
+        if value is None or value in names:
+            return True
+        if isinstance(value, int) and (
+            value == number or (port.end_port is not None and value <= number <= port.end_port)
+        ):
+            return True
+    return False

@@ -1,0 +1,4 @@
+"""The admission server: webhook and probe ASGI apps, metrics, TLS context and hot reload, the runner.
+
+Nothing here imports the kubernetes client: the server only speaks AdmissionReview over HTTPS.
+"""

@@ -1,0 +1,194 @@
+"""Run the webhook (TLS) and probe (plain HTTP) servers in one process and one event loop.
+
+Start-up checks everything a user can get wrong (rules file, certificate, key, ports) before listening, so
+a mistake is one line and exit code 2. On SIGTERM (or SIGINT) ``/readyz`` turns unready first, the webhook
+keeps answering for ``shutdown_delay`` seconds while Kubernetes removes the pod from the Service, then
+uvicorn stops accepting, lets in-flight reviews finish, and the probe server stops last. A second signal
+skips the delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import signal
+import socket
+from collections.abc import Coroutine, Iterator
+from typing import Any, Final
+
+import uvicorn
+
+from app import __version__
+from app.admission.handler import AdmissionHandler
+from app.errors import SettingsError
+from app.logs import FIELDS
+from app.ruleset import load_ruleset
+from app.server.metrics import Metrics
+from app.server.probes import ProbeApp
+from app.server.reload import Reloader
+from app.server.state import Readiness
+from app.server.tls import build_context, check_pair
+from app.server.webhook import VALIDATE_PATH, WebhookApp
+from app.settings import ServerSettings
+
+logger = logging.getLogger(__name__)
+
+# Longer than the API server's idle-connection timeout (90 s): the client, not us, closes idle
+# connections, so a review is never sent on a connection we are closing at that moment.
+KEEP_ALIVE_SECONDS: Final = 120
+GRACEFUL_SHUTDOWN_SECONDS: Final = 25
+# Start-up objects (rules, models, imports) never become garbage: keep the collector from rescanning them,
+# and collect young objects less often (a 1.4 MB review allocates hundreds of thousands of them).
+GC_THRESHOLDS: Final = (50_000, 20, 100)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # Signals are handled once for both servers by `WebhookServer`, in order.
+        yield
+
+
+def _bind(host: str, port: int, flag: str) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise SettingsError(f"{flag}: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _config(app: Any) -> uvicorn.Config:
+    config = uvicorn.Config(
+        app,
+        http="httptools",
+        ws="none",
+        lifespan="off",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+    config.load()
+    return config
+
+
+class WebhookServer:
+    """Everything `netpol-guard serve` runs, checked and bound at construction, served by `serve`."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        ruleset = load_ruleset(settings.config)
+        pair = check_pair(settings.tls_cert_file, settings.tls_private_key_file)
+        self.tls_context = build_context(pair, settings.client_ca_file)
+        self.metrics = Metrics()
+        self.metrics.tls_expiry.set(pair.not_after)
+        self.readiness = Readiness(rules_loaded=True, tls_loaded=True)
+        self.handler = AdmissionHandler(ruleset)
+        self.reloader = Reloader(
+            handler=self.handler,
+            metrics=self.metrics,
+            rules_file=settings.config,
+            tls_context=self.tls_context,
+            cert_file=settings.tls_cert_file,
+            key_file=settings.tls_private_key_file,
+            interval=settings.reload_interval,
+        )
+        self.webhook_socket = _bind(settings.host, settings.port, "--port / NETPOL_GUARD_PORT")
+        try:
+            self.probe_socket = _bind(settings.host, settings.probe_port, "--probe-port / NETPOL_GUARD_PROBE_PORT")
+        except SettingsError:
+            self.webhook_socket.close()
+            raise
+        self.port: int = self.webhook_socket.getsockname()[1]
+        self.probe_port: int = self.probe_socket.getsockname()[1]
+        webhook_config = _config(WebhookApp(self.handler, self.metrics, settings.max_request_bytes))
+        webhook_config.ssl = self.tls_context
+        self._webhook = _Server(webhook_config)
+        self._probes = _Server(_config(ProbeApp(self.readiness, self.metrics)))
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._hurry: asyncio.Event | None = None
+
+    def request_stop(self) -> None:
+        """Begin the graceful stop (thread-safe; what SIGTERM does). A second call skips the delay."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._signalled)
+
+    def _signalled(self) -> None:
+        assert self._stop is not None and self._hurry is not None
+        if self._stop.is_set():
+            self._hurry.set()
+        self._stop.set()
+
+    async def serve(self, *, handle_signals: bool = True) -> None:
+        """Serve until a stop is requested, then shut down gracefully."""
+        self._loop = asyncio.get_running_loop()
+        self._stop, self._hurry = asyncio.Event(), asyncio.Event()
+        if handle_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._loop.add_signal_handler(sig, self._signalled)
+        probes = asyncio.create_task(self._probes.serve(sockets=[self.probe_socket]))
+        webhook = asyncio.create_task(self._webhook.serve(sockets=[self.webhook_socket]))
+        reloads = asyncio.create_task(self.reloader.run())
+        while not (self._webhook.started and self._probes.started) and not (webhook.done() or probes.done()):
+            await asyncio.sleep(0.01)
+        self.readiness.serving = self._webhook.started
+        self._log_started()
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
+
+        stop = asyncio.create_task(self._stop.wait())
+        await asyncio.wait({stop, webhook, probes}, return_when=asyncio.FIRST_COMPLETED)
+        self.readiness.shutting_down = True
+        if self._stop.is_set() and self.settings.shutdown_delay > 0:
+            logger.info(
+                "stop requested: unready now, still answering reviews while endpoints drop this pod",
+                extra={FIELDS: {"shutdown_delay_s": self.settings.shutdown_delay}},
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hurry.wait(), self.settings.shutdown_delay)
+        logger.info("stopping: no new connections, finishing in-flight reviews")
+        self._webhook.should_exit = True
+        await asyncio.gather(webhook, return_exceptions=True)
+        reloads.cancel()
+        stop.cancel()
+        self._probes.should_exit = True
+        await asyncio.gather(probes, reloads, stop, return_exceptions=True)
+        logger.info("stopped")
+
+    def _log_started(self) -> None:
+        host = self.settings.host
+        shown = f"[{host}]" if ":" in host else host
+        ruleset = self.handler.ruleset
+        logger.info(
+            "netpol-guard serving",
+            extra={
+                FIELDS: {
+                    "version": __version__,
+                    "webhook": f"https://{shown}:{self.port}{VALIDATE_PATH}",
+                    "probes": f"http://{shown}:{self.probe_port}",
+                    "rules": str(self.settings.config) if self.settings.config else "<embedded default rules>",
+                    "mode": ruleset.mode.value,
+                    "client_certificates": "required" if self.settings.client_ca_file else "not required",
+                }
+            },
+        )
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run ``main`` on uvloop when it is installed (it is a dependency; the fallback keeps tests portable)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        asyncio.run(main)
+    else:
+        uvloop.run(main)

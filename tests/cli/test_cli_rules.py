@@ -1,0 +1,77 @@
+"""`netpol-guard rules`: the catalog comes from the registry, and the README's copy cannot drift."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from app.__main__ import main
+from app.rules import REGISTRY
+
+ROOT = Path(__file__).parents[2]
+
+
+def rules_output(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    assert main(["rules", *args]) == 0
+    return capsys.readouterr().out
+
+
+def test_json_catalog_lists_every_rule_with_its_default_action_and_parameters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    document = json.loads(rules_output(capsys, "--format", "json"))
+    rules = {rule["id"]: rule for rule in document["rules"]}
+    assert list(rules) == list(REGISTRY)
+    for rule_id, rule in REGISTRY.items():
+        assert rules[rule_id]["defaultAction"] == rule.settings_model().action.value
+        assert rules[rule_id]["rationale"] == rule.rationale
+    assert {p["key"] for p in document["commonParameters"]} == {"action", "namespaces", "excludeNamespaces"}
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "key", "default"),
+    [
+        ("forbid-broad-cidr", "ipv4MinPrefix", 16),
+        ("forbid-allow-all", "allowPortScoped", True),
+        ("limit-port-range", "maxPorts", 100),
+        ("require-labels", "labels", []),
+    ],
+    ids=["broad-cidr", "allow-all", "port-range", "labels"],
+)
+def test_parameters_use_the_rules_file_keys_and_defaults(
+    capsys: pytest.CaptureFixture[str], rule_id: str, key: str, default: object
+) -> None:
+    if rule_id not in REGISTRY:
+        pytest.skip(f"{rule_id} is not registered")
+    document = json.loads(rules_output(capsys, "--format", "json"))
+    (rule,) = (r for r in document["rules"] if r["id"] == rule_id)
+    parameters = {p["key"]: p for p in rule["parameters"]}
+    assert parameters[key]["default"] == default
+    assert parameters[key]["description"]
+
+
+def test_text_catalog_shows_id_default_action_parameters_and_rationale(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = rules_output(capsys)
+    for rule_id, rule in REGISTRY.items():
+        assert f"{rule_id}  [default: {rule.settings_model().action.value};" in text
+        assert rule.rationale in text
+    assert "ipv4MinPrefix: integer = 16" in text
+
+
+def test_readme_catalog_is_the_generated_one(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = importlib.util.spec_from_file_location("render_catalog", ROOT / "scripts" / "render_catalog.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert script.BEGIN in readme, "README has no generated catalog block"
+    block = readme.split(script.BEGIN, 1)[1].split(script.END, 1)[0].lstrip("\n")
+    assert block == rules_output(capsys, "--format", "markdown"), (
+        "README's rule catalog differs from `netpol-guard rules --format markdown`; "
+        "run `.venv/bin/python scripts/render_catalog.py` and review the diff"
+    )

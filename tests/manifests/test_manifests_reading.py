@@ -1,0 +1,208 @@
+"""Reading manifests: documents, lists, directories, stdin, errors, and the position of every field."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from app.manifests import STDIN_NAME, PolicyDocument, parse_manifest, read_manifests
+
+POLICY = textwrap.dedent(
+    """\
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata:
+      name: web
+      namespace: shop
+    spec:
+      podSelector:
+        matchLabels:
+          app: web
+      ingress:
+        - from:
+            - podSelector: {matchLabels: {app: lb}}
+            - ipBlock:
+                cidr: 10.0.0.0/8
+      policyTypes: [Ingress]
+    """
+)
+
+
+def _one(text: str, path: str = "p.yaml") -> PolicyDocument:
+    manifest = parse_manifest(text.encode(), path)
+    assert manifest.error is None, manifest.error
+    (policy,) = manifest.policies
+    return policy
+
+
+def where(text: str, needle: str, occurrence: int = 1) -> tuple[int, int]:
+    """1-based (line, column) of the n-th occurrence of ``needle`` in ``text``."""
+    offset = -1
+    for _ in range(occurrence):
+        offset = text.index(needle, offset + 1)
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+@pytest.mark.parametrize(
+    ("path", "needle"),
+    [
+        ("spec.ingress[0].from[1].ipBlock.cidr", "10.0.0.0/8"),  # a scalar field points at its value
+        ("spec.ingress[0].from[1].ipBlock", "ipBlock"),  # a mapping points at its key
+        ("spec.ingress[0].from[0].podSelector.matchLabels.app", "lb}"),  # flow style
+        ("spec.ingress[0]", "from"),  # a list item points at its first key
+        ("spec.policyTypes[0]", "Ingress]"),
+        ("metadata.labels", "metadata"),  # missing field: nearest existing ancestor (metadata)
+        ("spec.egress[0].to[2]", "spec"),  # missing subtree: the spec key
+        ("spec.ingress[0].from[7].ipBlock", "from"),  # index out of range: the peer list
+        ("", "apiVersion"),  # the whole object: its first key
+    ],
+    ids=[
+        "scalar-value",
+        "mapping-key",
+        "flow-mapping",
+        "list-item",
+        "flow-list-item",
+        "missing-label",
+        "missing-subtree",
+        "missing-index",
+        "document",
+    ],
+)
+def test_each_field_path_points_at_its_line_and_column(path: str, needle: str) -> None:
+    policy = _one(POLICY)
+    assert policy.locate(path) == where(POLICY, needle)
+
+
+def test_plain_object_is_what_the_yaml_says() -> None:
+    policy = _one(POLICY)
+    assert policy.obj["spec"]["ingress"][0]["from"][1] == {"ipBlock": {"cidr": "10.0.0.0/8"}}
+
+
+def test_multi_document_stream_keeps_policies_and_counts_other_kinds() -> None:
+    other = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+    old = POLICY.replace("networking.k8s.io/v1", "extensions/v1beta1")
+    text = f"{POLICY}---\n{other}---\n{POLICY}---\n{old}---\n# only a comment\n---\n"
+    manifest = parse_manifest(text.encode(), "stream.yaml")
+    assert manifest.error is None
+    assert len(manifest.policies) == 2
+    assert (
+        manifest.skipped == 2
+    )  # the ConfigMap and the extensions/v1beta1 object; empty documents are not counted
+    assert manifest.policies[0].locate("spec.ingress[0].from[1].ipBlock.cidr") == where(text, "10.0.0.0/8")
+    assert manifest.policies[1].locate("spec.ingress[0].from[1].ipBlock.cidr") == where(text, "10.0.0.0/8", 2)
+    assert manifest.policies[1].start == where(text, "apiVersion: networking", 2)
+
+
+def test_list_items_are_policies_with_paths_relative_to_the_item() -> None:
+    items = textwrap.indent(POLICY, "    ").replace("    apiVersion", "  - apiVersion", 1)
+    text = f"apiVersion: v1\nkind: List\nitems:\n{items}  - apiVersion: v1\n    kind: Service\n"
+    manifest = parse_manifest(text.encode(), "list.yaml")
+    assert manifest.error is None
+    (policy,) = manifest.policies
+    assert manifest.skipped == 1
+    assert policy.obj["metadata"]["name"] == "web"
+    assert policy.locate("spec.ingress[0].from[1].ipBlock.cidr") == where(text, "10.0.0.0/8")
+    assert policy.start == where(text, "apiVersion: networking")
+
+
+def test_json_file_is_read_with_positions() -> None:
+    text = (
+        '{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",\n'
+        ' "metadata": {"name": "j"},\n'
+        ' "spec": {"ingress": [{"ports": [{"port": 1e3}]}]}}\n'
+    )
+    policy = _one(text, "p.json")
+    assert policy.obj["spec"]["ingress"][0]["ports"][0]["port"] == 1000.0
+    assert policy.locate("spec.ingress[0].ports[0].port") == where(text, "1e3")
+
+
+def test_json_list_items_get_their_own_positions() -> None:
+    text = (
+        '{"apiVersion": "v1", "kind": "List", "items": [\n'
+        ' {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "a"}},\n'
+        ' {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "b"}}]}\n'
+    )
+    manifest = parse_manifest(text.encode(), "l.json")
+    assert [p.locate("metadata.name") for p in manifest.policies] == [where(text, '"a"'), where(text, '"b"')]
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "expected"),
+    [
+        (b"kind: NetworkPolicy\nspec: [1,\n  podSelector: {}\n", "bad.yaml", "bad.yaml:4:1: not valid YAML"),
+        (b"kind: NetworkPolicy\nmetadata:\n\tname: x\n", "tab.yaml", "tab.yaml:3:1: not valid YAML"),
+        (b'{"kind": "NetworkPolicy",\n "spec": }', "bad.json", "bad.json:2:10: not valid JSON"),
+        (b"kind: NetworkPolicy\nmetadata: {name: caf\xe9}\n", "latin1.yaml", "latin1.yaml:2:21: not UTF-8"),
+        (b"kind: !vault |\n  xyz\n", "tag.yaml", "tag.yaml:1:7: not valid YAML"),
+    ],
+    ids=["yaml-syntax", "tab-indent", "json-syntax", "not-utf8", "unknown-tag"],
+)
+def test_broken_file_is_an_error_with_its_line(data: bytes, path: str, expected: str) -> None:
+    manifest = parse_manifest(data, path)
+    assert manifest.policies == ()
+    assert manifest.error is not None
+    assert str(manifest.error).startswith(expected), str(manifest.error)
+
+
+def test_timestamps_stay_strings_as_the_api_server_sees_them() -> None:
+    text = POLICY.replace("  namespace: shop\n", "  namespace: shop\n  annotations: {reviewed: 2024-05-01}\n")
+    assert _one(text).obj["metadata"]["annotations"] == {"reviewed": "2024-05-01"}
+
+
+def test_recursive_alias_does_not_hang_position_lookup() -> None:
+    text = POLICY + "extra: &loop [*loop]\n"
+    policy = _one(text)
+    assert policy.locate("spec.nothing.here") == (6, 1)
+
+
+def test_directories_are_walked_recursively_in_sorted_order(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "deep").mkdir(parents=True)
+    for name in ("b/z.yaml", "b/a.yml", "a/deep/p.json", "a/x.yaml", "a/notes.txt", "c.YAML"):
+        (tmp_path / name).write_text(POLICY if not name.endswith(".json") else '{"kind": "Secret"}')
+    paths = [Path(m.path).relative_to(tmp_path).as_posix() for m in read_manifests([str(tmp_path)])]
+    assert paths == ["c.YAML", "a/x.yaml", "a/deep/p.json", "b/a.yml", "b/z.yaml"]
+
+
+def test_file_named_twice_is_read_once(tmp_path: Path) -> None:
+    file = tmp_path / "p.yaml"
+    file.write_text(POLICY)
+    assert len(list(read_manifests([str(file), str(tmp_path)]))) == 1
+
+
+def test_stdin_is_read_for_a_dash() -> None:
+    (manifest,) = read_manifests(["-"], stdin=io.BytesIO(POLICY.encode()))
+    assert manifest.path == STDIN_NAME
+    assert manifest.policies[0].locate("spec.ingress[0].from[1].ipBlock.cidr") == where(POLICY, "10.0.0.0/8")
+
+
+def test_json_on_stdin_is_read_as_json() -> None:
+    (manifest,) = read_manifests(
+        ["-"],
+        stdin=io.BytesIO(
+            b'{"kind": "NetworkPolicy", "apiVersion": "networking.k8s.io/v1", "spec": {"x": 1e3}}'
+        ),
+    )
+    assert manifest.policies[0].obj["spec"]["x"] == 1000.0
+
+
+def test_missing_and_unreadable_files_are_errors_and_the_rest_is_still_read(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(POLICY)
+    locked = tmp_path / "locked.yaml"
+    locked.write_text(POLICY)
+    locked.chmod(0)
+    try:
+        results = list(read_manifests([str(tmp_path / "missing.yaml"), str(locked), str(good)]))
+    finally:
+        locked.chmod(0o644)
+    assert "no such file" in str(results[0].error)
+    if results[1].error is None:  # root can read a mode-000 file
+        assert len(results[1].policies) == 1
+    else:
+        assert "cannot read the file" in str(results[1].error)
+    assert results[2].error is None and len(results[2].policies) == 1
