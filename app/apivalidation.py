@@ -664,11 +664,6 @@ class ParsedCIDR(NamedTuple):
         """IPv6 text that spells an IPv4 address (``::ffff:a.b.c.d``)."""
         return self.bits == 128 and self.address >> 32 == 0xFFFF
 
-    @property
-    def host_bits_set(self) -> bool:
-        """Bits set after the prefix (``10.0.0.1/8``)."""
-        return self.address != self.network
-
     def strict_problem(self) -> str | None:
         """What an API server with ``StrictIPCIDRValidation`` rejects (one message at most)."""
         if self.noncanonical_digits:

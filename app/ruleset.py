@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, create_model
 
 from app.errors import RulesFileError
 from app.netpol import format_path
@@ -38,15 +38,15 @@ class _Strict(BaseModel):
 
 
 class AnnotationExemption(_Strict):
-    enabled: bool = False
-    key: str = "netpol-guard.io/exempt"
-    reason_key: str = Field(default="netpol-guard.io/exempt-reason", alias="reasonKey")
+    enabled: StrictBool = False
+    key: StrictStr = Field(default="netpol-guard.io/exempt", min_length=1)
+    reason_key: StrictStr = Field(default="netpol-guard.io/exempt-reason", alias="reasonKey", min_length=1)
 
 
 class Exemptions(_Strict):
-    namespaces: list[str] = Field(default=["kube-system", "kube-public", "kube-node-lease"])
-    users: list[str] = Field(default=[])
-    groups: list[str] = Field(default=[])
+    namespaces: list[StrictStr] = Field(default=["kube-system", "kube-public", "kube-node-lease"])
+    users: list[StrictStr] = Field(default=[])
+    groups: list[StrictStr] = Field(default=[])
     annotation: AnnotationExemption = Field(default_factory=AnnotationExemption)
 
     @cached_property
@@ -81,7 +81,7 @@ class RuleSet(_Strict):
     api_version: Literal["netpol-guard.io/v1alpha1"] = Field(alias="apiVersion")
     kind: Literal["RuleSet"]
     mode: Mode = Mode.ENFORCE
-    grandfather_existing: bool = Field(default=True, alias="grandfatherExisting")
+    grandfather_existing: StrictBool = Field(default=True, alias="grandfatherExisting")
     exemptions: Exemptions = Field(default_factory=Exemptions)
     rules: RulesConfig = Field(default_factory=RulesConfig)
 

@@ -98,6 +98,40 @@ def misconfigured_warning(request: ReviewRequest) -> str:
     )
 
 
+def _decision(
+    envelope: Envelope,
+    response: Response,
+    decision: str,
+    request: ReviewRequest | None,
+    *,
+    detail: str = "",
+    violations: tuple[Violation, ...] = (),
+    name: str = "",
+    namespace: str = "",
+) -> Decision:
+    """A `Decision` with the request's facts (as far as the request could be read)."""
+    return Decision(
+        envelope=envelope,
+        response=response,
+        decision=decision,
+        operation=request.operation if request else "",
+        namespace=namespace or (request.namespace if request else ""),
+        name=name or (request.name if request else ""),
+        user=request.username if request else "",
+        dry_run=request.dry_run if request else False,
+        violations=violations,
+        detail=detail,
+    )
+
+
+def _annotations(decision: str, ruleset: RuleSet, **extra: str) -> dict[str, str]:
+    return {
+        responses.ANNOTATION_DECISION: decision,
+        responses.ANNOTATION_MODE: ruleset.mode.value,
+        **extra,
+    }
+
+
 class AdmissionHandler:
     """Judges AdmissionReviews against ``ruleset``, which the reloader may swap at any time."""
 
@@ -107,62 +141,37 @@ class AdmissionHandler:
     def handle(self, body: bytes, content_type: str | None) -> Decision:
         """Answer one review body. Never raises: an unexpected failure is an ``error`` decision."""
         envelope = Envelope()
+        request: ReviewRequest | None = None
+        ruleset = self.ruleset  # one rule set for the whole review, even if a reload swaps it meanwhile
         try:
             review = load_body(body)
             envelope = read_envelope(review)
             check_content_type(content_type)
             request = read_request(review, envelope)
-        except ReviewError as exc:
-            return self.invalid(envelope, exc.code, str(exc))
-        try:
-            return self._dispatch(request, self.ruleset)
+            return self._dispatch(request, ruleset)
         except ReviewError as exc:
             return self.invalid(envelope, exc.code, str(exc), request)
-        except Exception as exc:  # a rule bug must still produce a well-formed answer
-            logger.exception("judging request %s failed", request.uid)
-            return Decision(
-                envelope=envelope,
-                response=responses.errored(
-                    500,
-                    f"netpol-guard failed to judge this request ({type(exc).__name__}); "
-                    "the server log has the details",
-                    {responses.ANNOTATION_DECISION: ERROR, responses.ANNOTATION_MODE: self.ruleset.mode.value},
-                ),
-                decision=ERROR,
-                operation=request.operation,
-                namespace=request.namespace,
-                name=request.name,
-                user=request.username,
-                dry_run=request.dry_run,
-                detail=str(exc),
-            )
+        except Exception as exc:  # a bug (here or in a rule) must still produce a well-formed answer
+            logger.exception("judging request %r failed", envelope.uid)
+            message = f"netpol-guard failed to judge this request ({type(exc).__name__}); see the server log"
+            response = responses.errored(500, message, _annotations(ERROR, ruleset))
+            return _decision(envelope, response, ERROR, request, detail=str(exc))
 
     def invalid(
         self, envelope: Envelope, code: int, message: str, request: ReviewRequest | None = None
     ) -> Decision:
         """The answer to a malformed review (400) or an oversized one (413)."""
-        annotations = {responses.ANNOTATION_DECISION: INVALID, responses.ANNOTATION_MODE: self.ruleset.mode.value}
-        return Decision(
-            envelope=envelope,
-            response=responses.errored(code, message, annotations),
-            decision=INVALID,
-            operation=request.operation if request else "",
-            namespace=request.namespace if request else "",
-            name=request.name if request else "",
-            user=request.username if request else "",
-            dry_run=request.dry_run if request else False,
-            detail=message,
-        )
+        response = responses.errored(code, message, _annotations(INVALID, self.ruleset))
+        return _decision(envelope, response, INVALID, request, detail=message)
 
     def _dispatch(self, request: ReviewRequest, ruleset: RuleSet) -> Decision:
-        annotations = {responses.ANNOTATION_MODE: ruleset.mode.value}
         if not request.is_networkpolicy:
             warning = misconfigured_warning(request)
-            annotations[responses.ANNOTATION_DECISION] = MISCONFIGURED
-            return self._decided(request, responses.allowed((warning,), annotations), MISCONFIGURED, warning)
+            response = responses.allowed((warning,), _annotations(MISCONFIGURED, ruleset))
+            return _decision(request.envelope, response, MISCONFIGURED, request, detail=warning)
         if request.operation == "CONNECT":
-            annotations[responses.ANNOTATION_DECISION] = ALLOWED
-            return self._decided(request, responses.allowed((), annotations), ALLOWED)
+            response = responses.allowed((), _annotations(ALLOWED, ruleset))
+            return _decision(request.envelope, response, ALLOWED, request)
 
         old_policy: NetworkPolicy | None = None
         if request.operation == "DELETE":
@@ -179,65 +188,42 @@ class AdmissionHandler:
             username=request.username,
             groups=request.groups,
         )
-        verdict = evaluate(policy, ruleset, context)
-        return self._judged(request, policy, verdict)
+        return _judged(request, policy, evaluate(policy, ruleset, context), ruleset)
 
-    def _judged(self, request: ReviewRequest, policy: NetworkPolicy, verdict: Verdict) -> Decision:
-        namespace = request.namespace or policy.metadata.namespace or ""
-        name = policy.metadata.name or request.name or policy.metadata.generate_name or "<unnamed>"
-        annotations = {
-            responses.ANNOTATION_MODE: verdict.mode.value,
-            responses.ANNOTATION_RULES: ",".join(verdict.rule_ids),
-        }
-        if verdict.exempt is not None:
-            annotations[responses.ANNOTATION_DECISION] = EXEMPT
-            annotations[responses.ANNOTATION_EXEMPT] = verdict.exempt
-            return self._decided(
-                request, responses.allowed((), annotations), EXEMPT, verdict.exempt, name=name, namespace=namespace
-            )
-        warnings = tuple(fit_warnings(verdict.warnings))
-        if verdict.denied:
-            decision = DENIED
-        elif warnings:
-            decision = WARNED
-        elif any(v.action is Action.AUDIT for v in verdict.violations):
-            decision = AUDITED
-        else:
-            decision = ALLOWED
-        annotations[responses.ANNOTATION_DECISION] = decision
-        if decision == DENIED:
-            display = f"{namespace}/{name}" if namespace else name
-            message = deny_message(NETWORKPOLICY_KIND, display, verdict.denials)
-            response = responses.denied(message, warnings, annotations)
-        else:
-            response = responses.allowed(warnings, annotations)
-        return self._decided(
-            request, response, decision, violations=verdict.violations, name=name, namespace=namespace
-        )
 
-    @staticmethod
-    def _decided(
-        request: ReviewRequest,
-        response: Response,
-        decision: str,
-        detail: str = "",
-        *,
-        violations: tuple[Violation, ...] = (),
-        name: str = "",
-        namespace: str = "",
-    ) -> Decision:
-        return Decision(
-            envelope=request.envelope,
-            response=response,
-            decision=decision,
-            operation=request.operation,
-            namespace=namespace or request.namespace,
-            name=name or request.name,
-            user=request.username,
-            dry_run=request.dry_run,
-            violations=violations,
-            detail=detail,
+def _judged(request: ReviewRequest, policy: NetworkPolicy, verdict: Verdict, ruleset: RuleSet) -> Decision:
+    namespace = request.namespace or policy.metadata.namespace or ""
+    name = policy.metadata.name or request.name or policy.metadata.generate_name or "<unnamed>"
+    rules = ",".join(verdict.rule_ids)
+    if verdict.exempt is not None:
+        annotations = _annotations(EXEMPT, ruleset, rules=rules, exempt=verdict.exempt)
+        return _decision(
+            request.envelope,
+            responses.allowed((), annotations),
+            EXEMPT,
+            request,
+            detail=verdict.exempt,
+            name=name,
+            namespace=namespace,
         )
+    warnings = tuple(fit_warnings(verdict.warnings))
+    if verdict.denied:
+        decision = DENIED
+    elif warnings:
+        decision = WARNED
+    elif any(v.action is Action.AUDIT for v in verdict.violations):
+        decision = AUDITED
+    else:
+        decision = ALLOWED
+    annotations = _annotations(decision, ruleset, rules=rules)
+    if decision == DENIED:
+        display = f"{namespace}/{name}" if namespace else name
+        response = responses.denied(deny_message(NETWORKPOLICY_KIND, display, verdict.denials), warnings, annotations)
+    else:
+        response = responses.allowed(warnings, annotations)
+    return _decision(
+        request.envelope, response, decision, request, violations=verdict.violations, name=name, namespace=namespace
+    )
 
 
 def _decode(obj: Any, field: str, request: ReviewRequest) -> NetworkPolicy:

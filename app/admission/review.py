@@ -99,7 +99,7 @@ def read_envelope(review: dict[str, Any]) -> Envelope:
     request = review.get("request")
     uid = request.get("uid") if isinstance(request, dict) else None
     return Envelope(
-        api_version=api_version if api_version in API_VERSIONS else V1,
+        api_version=api_version if isinstance(api_version, str) and api_version in API_VERSIONS else V1,
         uid=uid if isinstance(uid, str) else "",
     )
 
@@ -133,7 +133,7 @@ def read_request(review: dict[str, Any], envelope: Envelope) -> ReviewRequest:
     """
     uid = envelope.uid
     api_version = review.get("apiVersion")
-    if api_version not in API_VERSIONS:
+    if not isinstance(api_version, str) or api_version not in API_VERSIONS:
         raise ReviewError(
             f"apiVersion must be {V1} or {V1BETA1}, got {api_version!r}: "
             "list v1 in the webhook's admissionReviewVersions",
@@ -148,7 +148,7 @@ def read_request(review: dict[str, Any], envelope: Envelope) -> ReviewRequest:
         raise ReviewError("request.uid is missing or not a string")
 
     operation = request.get("operation")
-    if operation not in OPERATIONS:
+    if not isinstance(operation, str) or operation not in OPERATIONS:
         raise ReviewError(
             f"request.operation must be one of CREATE, UPDATE, DELETE, CONNECT, got {operation!r}", uid=uid
         )

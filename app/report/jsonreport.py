@@ -53,7 +53,7 @@ def _policy(policy: PolicyResult) -> dict[str, Any]:
 
 
 def _file(file: FileResult) -> dict[str, Any]:
-    error = file.manifest.error
+    error = file.error
     return {
         "path": file.path,
         "skipped": file.skipped,

@@ -62,7 +62,7 @@ def _suite(root: ET.Element, report: CheckReport, file: FileResult) -> tuple[int
             ET.Element("property", name="skipped-documents", value=str(file.skipped))
         )
     tests = failures = errors = skipped = 0
-    error = file.manifest.error
+    error = file.error
     if error is not None:
         case = ET.SubElement(suite, "testcase", name="read manifest", classname=file.path, file=file.path)
         if error.line:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Final
 
 from app.engine import Verdict, Violation, evaluate_document
-from app.manifests import ManifestFile, PolicyDocument, read_manifests
+from app.manifests import ManifestFile, PolicyDocument, UnreadableManifest, read_manifests
 from app.rules.base import Action, Context
 from app.ruleset import Mode, RuleSet
 
@@ -61,18 +61,15 @@ class PolicyResult:
 
 @dataclass(frozen=True, slots=True)
 class FileResult:
-    """Everything found in one file: its policies, the other documents skipped, or a read error."""
+    """Everything found in one file: its policies, the other documents skipped, or a read error.
 
-    manifest: ManifestFile
+    It keeps no YAML nodes: positions are resolved while judging, so a large tree is freed file by file.
+    """
+
+    path: str
     policies: tuple[PolicyResult, ...]
-
-    @property
-    def path(self) -> str:
-        return self.manifest.path
-
-    @property
-    def skipped(self) -> int:
-        return self.manifest.skipped
+    skipped: int = 0
+    error: UnreadableManifest | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +109,7 @@ class CheckReport:
             denials=sum(p.count(Action.DENY) for p in policies),
             warnings=sum(p.count(Action.WARN) for p in policies),
             audits=sum(p.count(Action.AUDIT) for p in policies),
-            errors=sum(1 for f in self.files if f.manifest.error is not None)
+            errors=sum(1 for f in self.files if f.error is not None)
             + sum(1 for p in policies if p.internal_error is not None),
         )
 
@@ -149,7 +146,8 @@ def _judge(document: PolicyDocument, ruleset: RuleSet) -> PolicyResult:
 
 def check_manifest(manifest: ManifestFile, ruleset: RuleSet) -> FileResult:
     """Judge every NetworkPolicy of one read file."""
-    return FileResult(manifest, tuple(_judge(document, ruleset) for document in manifest.policies))
+    policies = tuple(_judge(document, ruleset) for document in manifest.policies)
+    return FileResult(manifest.path, policies, manifest.skipped, manifest.error)
 
 
 def check_manifests(

@@ -102,7 +102,7 @@ def _notifications(report: CheckReport) -> list[dict[str, Any]]:
     for file in report.files:
         physical: dict[str, Any] = {"artifactLocation": artifact_location(file.path)}
         location = {"physicalLocation": physical}
-        error = file.manifest.error
+        error = file.error
         if error is not None:
             if error.line:
                 physical["region"] = _region(error.line, error.column)

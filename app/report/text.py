@@ -34,7 +34,7 @@ def render_text(report: CheckReport) -> str:
     """Render the report for people and for editors that jump to ``file:line:column``."""
     lines: list[str] = []
     for file in report.files:
-        error = file.manifest.error
+        error = file.error
         if error is not None:
             where = f"{file.path}:{error.line}:{error.column}" if error.line else file.path
             lines.append(f"{where}: error: {error.problem}")

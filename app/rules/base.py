@@ -10,7 +10,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from app.netpol import NetworkPolicy
 
@@ -34,10 +34,10 @@ class RuleSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     action: Action = Field(default=Action.DENY, description="deny | warn | audit | off")
-    namespaces: list[str] = Field(
+    namespaces: list[StrictStr] = Field(
         default=["*"], description="Glob patterns of namespaces the rule applies to."
     )
-    exclude_namespaces: list[str] = Field(
+    exclude_namespaces: list[StrictStr] = Field(
         default=[], alias="excludeNamespaces", description="Glob patterns of namespaces the rule skips."
     )
 

@@ -320,3 +320,22 @@ def test_ipv4_except_containment_matches_ipaddress(
     parsed_outer, parsed_inner = parse_cidr_sloppy(str(outer)), parse_cidr_sloppy(str(inner))
     assert parsed_outer is not None and parsed_inner is not None
     assert parsed_outer.contains_strictly(parsed_inner) is (inner.subnet_of(outer) and inner != outer)
+
+
+@given(
+    st.ip_addresses(v=4),
+    st.integers(0, 32),
+    st.lists(st.tuples(st.ip_addresses(v=4), st.integers(0, 32)), max_size=3),
+)
+def test_an_ipv4_except_is_rejected_exactly_when_it_is_not_strictly_inside(
+    address: ipaddress.IPv4Address, prefix: int, excepts: list[tuple[ipaddress.IPv4Address, int]]
+) -> None:
+    outer = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+    inner = [ipaddress.ip_network(f"{a}/{p}", strict=False) for a, p in excepts]
+    spec = block(str(outer), *map(str, inner))
+    expected = [
+        (f".except[{index}]", invalid(str(network), NOT_SUBSET), False)
+        for index, network in enumerate(inner)
+        if not (network.subnet_of(outer) and network != outer)
+    ]
+    assert summary(spec) == expected

@@ -1,0 +1,98 @@
+"""Render the chart with the real Helm binary (`make tools` puts it in .tools/helm)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "netpol-guard"
+CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
+VALUES_CASES = [None, *CI_VALUES]
+VALUES_IDS = ["default", *(path.name.removesuffix("-values.yaml") for path in CI_VALUES)]
+NAMESPACE = "guard-system"
+# Custom resources: no core Kubernetes schema exists for them.
+CRD_KINDS = {"ServiceMonitor", "Certificate", "Issuer"}
+
+
+def find_helm() -> str | None:
+    local = ROOT / ".tools" / "helm"
+    if local.is_file() and os.access(local, os.X_OK):
+        return str(local)
+    return shutil.which("helm")
+
+
+@pytest.fixture(scope="session")
+def helm() -> str:
+    found = find_helm()
+    if found is None:
+        message = "no helm binary: run `make tools` (extracts helm v4 into .tools/helm)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def run_helm(helm: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([helm, *args], capture_output=True, text=True, check=False, timeout=120)
+
+
+Render = Callable[..., list[dict[str, Any]]]
+
+
+@pytest.fixture(scope="session")
+def render(helm: str) -> Render:
+    """render(values_file=None, set_values=(), kube_version=None, show_tests=True) -> objects."""
+    cache: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+
+    def _render(
+        values_file: Path | None = None,
+        set_values: Sequence[str] = (),
+        kube_version: str | None = None,
+    ) -> list[dict[str, Any]]:
+        key = (values_file, tuple(set_values), kube_version)
+        if key not in cache:
+            args = ["template", "netpol-guard", str(CHART), "--namespace", NAMESPACE]
+            if values_file is not None:
+                args += ["-f", str(values_file)]
+            for item in set_values:
+                args += ["--set", item]
+            if kube_version is not None:
+                args += ["--kube-version", kube_version]
+            result = run_helm(helm, *args)
+            assert result.returncode == 0, result.stderr
+            cache[key] = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+        return cache[key]
+
+    return _render
+
+
+def of_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [obj for obj in objects if obj["kind"] == kind]
+
+
+def one(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
+    found = [obj for obj in of_kind(objects, kind) if name is None or obj["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
+    return found[0]
+
+
+def pod_specs(objects: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """(kind/name, pod spec) of every workload."""
+    specs = []
+    for obj in objects:
+        name = f"{obj['kind']}/{obj['metadata']['name']}"
+        if obj["kind"] == "Pod":
+            specs.append((name, obj["spec"]))
+        elif obj["kind"] in ("Deployment", "Job"):
+            specs.append((name, obj["spec"]["template"]["spec"]))
+        elif obj["kind"] == "CronJob":
+            specs.append((name, obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]))
+    return specs
