@@ -104,8 +104,8 @@ def _findings(
     policy: NetworkPolicy, ruleset: RuleSet, context: Context, namespace: str
 ) -> Iterable[tuple[str, Action, Finding]]:
     opted_out, note = _opted_out(ruleset, policy)
-    for rule, settings in ruleset.active_rules:
-        if rule.id in opted_out or not rule.runs_in(context) or not settings.applies_to(namespace):
+    for rule, settings in ruleset.plan(namespace, context):
+        if rule.id in opted_out:
             continue
         for finding in rule.check(policy, settings, context):
             action = settings.action

@@ -10,6 +10,7 @@ which apply the API server's defaulting, so a raw manifest and the same object a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cached_property
 from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -154,6 +155,29 @@ class NetworkPolicy(_Wire):
         default_factory=NetworkPolicySpec
     )
 
+    # Every rule walks the same structure; the walks are done once per decoded object (the model is
+    # frozen, so the caches cannot go stale).
+    @cached_property
+    def rule_entries(self) -> tuple[RuleEntry, ...]:
+        """Every ingress and egress rule with its path, in report order."""
+        return _walk_rules(self)
+
+    @cached_property
+    def live_rule_entries(self) -> tuple[RuleEntry, ...]:
+        """`rule_entries` restricted to the directions in the effective policyTypes."""
+        live = self.spec.effective_policy_types
+        return tuple(entry for entry in self.rule_entries if entry[0] in live)
+
+    @cached_property
+    def selector_entries(self) -> tuple[tuple[str, LabelSelector], ...]:
+        """spec.podSelector and every peer selector, with paths."""
+        return _walk_selectors(self)
+
+    @cached_property
+    def ip_block_entries(self) -> tuple[tuple[str, IPBlock], ...]:
+        """Every ipBlock peer, with its path."""
+        return _walk_ip_blocks(self)
+
     @property
     def display_name(self) -> str:
         """``namespace/name`` (or just the name when no namespace is known)."""
@@ -164,31 +188,54 @@ class NetworkPolicy(_Wire):
 DIRECTIONS: Final = ((INGRESS, "ingress", "from"), (EGRESS, "egress", "to"))
 """(policy type, spec field, peer field) for both directions, in the order findings are reported."""
 
+RuleEntry = tuple[str, str, str, NetworkPolicyRule]
+"""(direction, rule path, peer field, rule), e.g. ("Ingress", "spec.ingress[0]", "from", rule)."""
 
-def iter_rules(policy: NetworkPolicy) -> Iterator[tuple[str, str, str, NetworkPolicyRule]]:
+
+def _walk_rules(policy: NetworkPolicy) -> tuple[RuleEntry, ...]:
+    return tuple(
+        (direction, f"spec.{field}[{index}]", peer_field, rule)
+        for direction, field, peer_field in DIRECTIONS
+        for index, rule in enumerate(policy.spec.rules(direction))
+    )
+
+
+def _walk_selectors(policy: NetworkPolicy) -> tuple[tuple[str, LabelSelector], ...]:
+    found: list[tuple[str, LabelSelector]] = [("spec.podSelector", policy.spec.pod_selector)]
+    for _, rule_path, peer_field, rule in policy.rule_entries:
+        for index, peer in enumerate(rule.peers or ()):
+            where = f"{rule_path}.{peer_field}[{index}]"
+            if peer.pod_selector is not None:
+                found.append((f"{where}.podSelector", peer.pod_selector))
+            if peer.namespace_selector is not None:
+                found.append(
+                    (f"{rule_path}.{peer_field}[{index}].namespaceSelector", peer.namespace_selector)
+                )
+    return tuple(found)
+
+
+def _walk_ip_blocks(policy: NetworkPolicy) -> tuple[tuple[str, IPBlock], ...]:
+    return tuple(
+        (f"{rule_path}.{peer_field}[{index}].ipBlock", peer.ip_block)
+        for _, rule_path, peer_field, rule in policy.rule_entries
+        for index, peer in enumerate(rule.peers or ())
+        if peer.ip_block is not None
+    )
+
+
+def iter_rules(policy: NetworkPolicy) -> Iterator[RuleEntry]:
     """Yield ``(direction, rule path, peer field, rule)`` for every ingress and egress rule."""
-    for direction, field, peer_field in DIRECTIONS:
-        for index, rule in enumerate(policy.spec.rules(direction)):
-            yield direction, f"spec.{field}[{index}]", peer_field, rule
+    return iter(policy.rule_entries)
 
 
 def iter_selectors(policy: NetworkPolicy) -> Iterator[tuple[str, LabelSelector]]:
     """Yield ``(path, selector)`` for spec.podSelector and every peer selector."""
-    yield "spec.podSelector", policy.spec.pod_selector
-    for _, rule_path, peer_field, rule in iter_rules(policy):
-        for index, peer in enumerate(rule.peers or ()):
-            if peer.pod_selector is not None:
-                yield f"{rule_path}.{peer_field}[{index}].podSelector", peer.pod_selector
-            if peer.namespace_selector is not None:
-                yield f"{rule_path}.{peer_field}[{index}].namespaceSelector", peer.namespace_selector
+    return iter(policy.selector_entries)
 
 
 def iter_ip_blocks(policy: NetworkPolicy) -> Iterator[tuple[str, IPBlock]]:
     """Yield ``(path, ipBlock)`` for every ipBlock peer."""
-    for _, rule_path, peer_field, rule in iter_rules(policy):
-        for index, peer in enumerate(rule.peers or ()):
-            if peer.ip_block is not None:
-                yield f"{rule_path}.{peer_field}[{index}].ipBlock", peer.ip_block
+    return iter(policy.ip_block_entries)
 
 
 _EXPECTED = {

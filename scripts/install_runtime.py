@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _pip(env: Path, *args: str) -> None:
-    subprocess.run([str(env / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", *args], check=True)
+    subprocess.run(
+        [str(env / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", *args], check=True
+    )
 
 
 def install_dependencies(env: Path) -> None:
@@ -31,7 +33,9 @@ def install_dependencies(env: Path) -> None:
 
     The Dockerfile sets PIP_NO_CACHE_DIR=1 (no cache in the image); the tests reuse pip's cache."""
     venv.EnvBuilder(with_pip=True, clear=True).create(env)
-    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "dependencies"
+    ]
     # --only-binary: the runtime must never need a compiler, now or when a dependency changes.
     # setuptools and wheel build the project in the next step (no build isolation: no download there).
     _pip(env, "install", "--only-binary=:all:", *dependencies, "setuptools>=68", "wheel")

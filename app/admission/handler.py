@@ -15,7 +15,6 @@ from typing import Any, Final
 from app.admission import responses
 from app.admission.responses import Response
 from app.admission.review import (
-    NETWORKPOLICY_GROUP,
     NETWORKPOLICY_KIND,
     Envelope,
     ReviewRequest,
@@ -124,12 +123,15 @@ def _decision(
     )
 
 
-def _annotations(decision: str, ruleset: RuleSet, **extra: str) -> dict[str, str]:
-    return {
-        responses.ANNOTATION_DECISION: decision,
-        responses.ANNOTATION_MODE: ruleset.mode.value,
-        **extra,
-    }
+def _annotations(
+    decision: str, ruleset: RuleSet, rules: str | None = None, exempt: str | None = None
+) -> dict[str, str]:
+    annotations = {responses.ANNOTATION_DECISION: decision, responses.ANNOTATION_MODE: ruleset.mode.value}
+    if rules is not None:
+        annotations[responses.ANNOTATION_RULES] = rules
+    if exempt is not None:
+        annotations[responses.ANNOTATION_EXEMPT] = exempt
+    return annotations
 
 
 class AdmissionHandler:
@@ -218,11 +220,19 @@ def _judged(request: ReviewRequest, policy: NetworkPolicy, verdict: Verdict, rul
     annotations = _annotations(decision, ruleset, rules=rules)
     if decision == DENIED:
         display = f"{namespace}/{name}" if namespace else name
-        response = responses.denied(deny_message(NETWORKPOLICY_KIND, display, verdict.denials), warnings, annotations)
+        response = responses.denied(
+            deny_message(NETWORKPOLICY_KIND, display, verdict.denials), warnings, annotations
+        )
     else:
         response = responses.allowed(warnings, annotations)
     return _decision(
-        request.envelope, response, decision, request, violations=verdict.violations, name=name, namespace=namespace
+        request.envelope,
+        response,
+        decision,
+        request,
+        violations=verdict.violations,
+        name=name,
+        namespace=namespace,
     )
 
 

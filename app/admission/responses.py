@@ -71,5 +71,9 @@ def errored(code: int, message: str, annotations: dict[str, str] | None = None) 
 def encode_review(envelope: Envelope, response: Response) -> bytes:
     """The AdmissionReview answer as JSON bytes, echoing apiVersion, kind and uid."""
     return orjson.dumps(
-        {"apiVersion": envelope.api_version, "kind": envelope.kind, "response": response.as_dict(envelope.uid)}
+        {
+            "apiVersion": envelope.api_version,
+            "kind": envelope.kind,
+            "response": response.as_dict(envelope.uid),
+        }
     )

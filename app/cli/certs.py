@@ -40,5 +40,7 @@ def _dev(out: Path, hosts: list[str]) -> int:
         print(f"netpol-guard certs dev: cannot write certificates to {out}: {exc}", file=sys.stderr)
         return 2
     verb = "wrote" if result.created else "kept the still-valid"
-    print(f"{verb} {result.ca_file}, {result.cert_file}, {result.key_file} (names: {', '.join(result.names)})")
+    print(
+        f"{verb} {result.ca_file}, {result.cert_file}, {result.key_file} (names: {', '.join(result.names)})"
+    )
     return 0

@@ -10,7 +10,10 @@ from app.settings import DEFAULT_MAX_REQUEST_BYTES, env_name
 # (flag, metavar or None for choices, help). Defaults live in app.settings; a flag left out reads its
 # NETPOL_GUARD_* variable, then the default.
 _FLAGS: tuple[tuple[str, dict[str, object]], ...] = (
-    ("config", {"metavar": "FILE", "help": "rules file (default: the embedded default rules); reloaded on change"}),
+    (
+        "config",
+        {"metavar": "FILE", "help": "rules file (default: the embedded default rules); reloaded on change"},
+    ),
     ("tls-cert-file", {"metavar": "FILE", "help": "PEM serving certificate (required); reloaded on change"}),
     ("tls-private-key-file", {"metavar": "FILE", "help": "PEM private key (required); reloaded on change"}),
     ("client-ca-file", {"metavar": "FILE", "help": "require client certificates signed by this CA bundle"}),
@@ -21,12 +24,23 @@ _FLAGS: tuple[tuple[str, dict[str, object]], ...] = (
     ("log-level", {"choices": ["debug", "info", "warning", "error"], "help": "log level (default info)"}),
     (
         "max-request-bytes",
-        {"type": int, "metavar": "N", "help": f"larger reviews get a 413 answer (default {DEFAULT_MAX_REQUEST_BYTES})"},
+        {
+            "type": int,
+            "metavar": "N",
+            "help": f"larger reviews get a 413 answer (default {DEFAULT_MAX_REQUEST_BYTES})",
+        },
     ),
-    ("reload-interval", {"type": float, "metavar": "SECONDS", "help": "how often files are checked (default 2)"}),
+    (
+        "reload-interval",
+        {"type": float, "metavar": "SECONDS", "help": "how often files are checked (default 2)"},
+    ),
     (
         "shutdown-delay",
-        {"type": float, "metavar": "SECONDS", "help": "keep answering this long after SIGTERM while unready (default 2)"},
+        {
+            "type": float,
+            "metavar": "SECONDS",
+            "help": "keep answering this long after SIGTERM while unready (default 2)",
+        },
     ),
 )
 

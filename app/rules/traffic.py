@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Final
 
-from app.netpol import NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule, iter_rules
+from app.netpol import NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -46,10 +46,7 @@ def live_rules(policy: NetworkPolicy) -> Iterator[tuple[str, str, str, NetworkPo
     A rule whose direction is not in policyTypes is ignored by every network plugin (it admits
     nothing); `require-policy-types` reports such dead rules.
     """
-    live = policy.spec.effective_policy_types
-    for direction, rule_path, peer_field, rule in iter_rules(policy):
-        if direction in live:
-            yield direction, rule_path, peer_field, rule
+    return iter(policy.live_rule_entries)
 
 
 def everything_matcher(peer: NetworkPolicyPeer) -> tuple[str, str] | None:

@@ -37,7 +37,7 @@ class Metrics:
 
     def __init__(self) -> None:
         # The *_created series only add noise for a long-running server (process-wide switch).
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "netpol_guard_admission_requests_total",

@@ -43,4 +43,6 @@ class ProbeApp:
             body, content_type = self.metrics.render()
             await _answer(send, 200, body, content_type)
         else:
-            await _answer(send, 404, b"not found: try /healthz, /readyz or /metrics\n", "text/plain; charset=utf-8")
+            await _answer(
+                send, 404, b"not found: try /healthz, /readyz or /metrics\n", "text/plain; charset=utf-8"
+            )

@@ -103,7 +103,9 @@ class WebhookServer:
         )
         self.webhook_socket = _bind(settings.host, settings.port, "--port / NETPOL_GUARD_PORT")
         try:
-            self.probe_socket = _bind(settings.host, settings.probe_port, "--probe-port / NETPOL_GUARD_PROBE_PORT")
+            self.probe_socket = _bind(
+                settings.host, settings.probe_port, "--probe-port / NETPOL_GUARD_PROBE_PORT"
+            )
         except SettingsError:
             self.webhook_socket.close()
             raise
@@ -176,7 +178,9 @@ class WebhookServer:
                     "version": __version__,
                     "webhook": f"https://{shown}:{self.port}{VALIDATE_PATH}",
                     "probes": f"http://{shown}:{self.probe_port}",
-                    "rules": str(self.settings.config) if self.settings.config else "<embedded default rules>",
+                    "rules": str(self.settings.config)
+                    if self.settings.config
+                    else "<embedded default rules>",
                     "mode": ruleset.mode.value,
                     "client_certificates": "required" if self.settings.client_ca_file else "not required",
                 }

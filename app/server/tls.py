@@ -50,7 +50,9 @@ def check_pair(cert_file: Path, key_file: Path) -> ServingPair:
     try:
         chain = x509.load_pem_x509_certificates(cert_pem)
     except ValueError:
-        raise CertificateError(f"{cert_file}: not a PEM certificate (expected -----BEGIN CERTIFICATE-----)") from None
+        raise CertificateError(
+            f"{cert_file}: not a PEM certificate (expected -----BEGIN CERTIFICATE-----)"
+        ) from None
     try:
         key = serialization.load_pem_private_key(key_pem, password=None)
     except (ValueError, TypeError) as exc:
@@ -62,7 +64,9 @@ def check_pair(cert_file: Path, key_file: Path) -> ServingPair:
     try:
         ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert_file, key_file)
     except (ssl.SSLError, OSError) as exc:
-        raise CertificateError(f"{cert_file}: the TLS library refused this certificate and key: {exc}") from None
+        raise CertificateError(
+            f"{cert_file}: the TLS library refused this certificate and key: {exc}"
+        ) from None
     return ServingPair(cert_file, key_file, leaf.not_valid_after_utc.timestamp())
 
 

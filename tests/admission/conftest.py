@@ -78,7 +78,9 @@ def ruleset(mode: str = "enforce") -> RuleSet:
 def answer() -> Callable[..., dict[str, Any]]:
     """Post a review (dict or raw bytes) to a handler with RULES and return the parsed answer."""
 
-    def post(body: dict[str, Any] | bytes, mode: str = "enforce", content_type: str = "application/json") -> Any:
+    def post(
+        body: dict[str, Any] | bytes, mode: str = "enforce", content_type: str = "application/json"
+    ) -> Any:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         return json.loads(AdmissionHandler(ruleset(mode)).handle(raw, content_type).body)
 

@@ -159,9 +159,18 @@ def test_every_real_policy_gets_the_same_verdict_at_admission_as_in_check() -> N
         expected_warned = {v.rule for v in judged if v.action is Action.WARN}
 
         got_denials = sorted(
-            {line[1 : line.index("]")] for line in response.get("status", {}).get("message", "").splitlines()[1:]}
+            {
+                line[1 : line.index("]")]
+                for line in response.get("status", {}).get("message", "").splitlines()[1:]
+            }
         )
         got_warned = {w[1 : w.index("]")] for w in response.get("warnings", []) if w.startswith("[")}
-        if (response["allowed"], got_denials, got_warned) != (not expected_denials, expected_denials, expected_warned):
-            mismatches.append((name, got_denials, expected_denials, sorted(got_warned), sorted(expected_warned)))
+        if (response["allowed"], got_denials, got_warned) != (
+            not expected_denials,
+            expected_denials,
+            expected_warned,
+        ):
+            mismatches.append(
+                (name, got_denials, expected_denials, sorted(got_warned), sorted(expected_warned))
+            )
     assert mismatches == []

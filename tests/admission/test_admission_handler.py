@@ -65,11 +65,16 @@ def test_the_bad_example_breaks_two_default_rules_and_says_so(make_example: Exam
     assert response["allowed"] is False
     lines = response["status"]["message"].splitlines()
     assert lines[0] == "NetworkPolicy prod/web violates 2 organisational rules:"
-    assert {line.split("]")[0] + "]" for line in lines[1:]} == {"[require-policy-types]", "[forbid-allow-all]"}
+    assert {line.split("]")[0] + "]" for line in lines[1:]} == {
+        "[require-policy-types]",
+        "[forbid-allow-all]",
+    }
     assert all(". Fix: " in line for line in lines[1:])
 
 
-def test_a_warning_rule_lets_the_policy_in_and_tells_the_author(answer: Answer, review: dict[str, Any]) -> None:
+def test_a_warning_rule_lets_the_policy_in_and_tells_the_author(
+    answer: Answer, review: dict[str, Any]
+) -> None:
     review["request"]["object"]["metadata"]["labels"]["tier"] = "backend"
 
     response = answer(review)["response"]
@@ -155,7 +160,9 @@ def test_connect_is_allowed_without_judging(answer: Answer, review: dict[str, An
     assert "warnings" not in response
 
 
-def test_an_update_keeping_an_existing_violation_is_only_warned(answer: Answer, review: dict[str, Any]) -> None:
+def test_an_update_keeping_an_existing_violation_is_only_warned(
+    answer: Answer, review: dict[str, Any]
+) -> None:
     review["request"]["operation"] = "UPDATE"
     review["request"]["oldObject"] = json.loads(json.dumps(review["request"]["object"]))
     review["request"]["object"]["spec"]["ingress"][0]["ports"][0]["port"] = 8443
@@ -416,7 +423,9 @@ def test_a_hand_written_review_without_request_kind_is_judged_by_its_object(
     assert "[require-labels]" in response["status"]["message"]
 
 
-def test_a_huge_number_of_denials_is_listed_up_to_a_limit_with_a_count_of_the_rest(review: dict[str, Any]) -> None:
+def test_a_huge_number_of_denials_is_listed_up_to_a_limit_with_a_count_of_the_rest(
+    review: dict[str, Any],
+) -> None:
     keys = ", ".join(f"{{key: k{i}}}" for i in range(150))
     rules = f"""
 apiVersion: netpol-guard.io/v1alpha1

@@ -1,5 +1,8 @@
-"""Real-server harness (fixtures are re-exported by conftest.py): a session CA, certificate files, a running server on a free loopback port, and
-httpx clients that trust only that CA."""
+"""Real-server harness (its fixtures are re-exported by conftest.py).
+
+A session CA, certificate files, a running server on a free loopback port, and httpx clients that trust
+only that CA.
+"""
 
 from __future__ import annotations
 

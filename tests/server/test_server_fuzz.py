@@ -23,7 +23,9 @@ APP = WebhookApp(AdmissionHandler(load_ruleset(None)), Metrics(), max_request_by
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=30,
 )
 
@@ -31,8 +33,24 @@ json_values = st.recursive(
 def _policy_like() -> st.SearchStrategy[Any]:
     """Objects that look like NetworkPolicies, with any JSON where the fields are."""
     field_names = st.sampled_from(
-        ["podSelector", "ingress", "egress", "policyTypes", "from", "to", "ports", "ipBlock", "cidr", "except",
-         "namespaceSelector", "matchLabels", "matchExpressions", "port", "endPort", "protocol"]
+        [
+            "podSelector",
+            "ingress",
+            "egress",
+            "policyTypes",
+            "from",
+            "to",
+            "ports",
+            "ipBlock",
+            "cidr",
+            "except",
+            "namespaceSelector",
+            "matchLabels",
+            "matchExpressions",
+            "port",
+            "endPort",
+            "protocol",
+        ]
     )
     nested = st.recursive(
         json_values,
@@ -43,8 +61,13 @@ def _policy_like() -> st.SearchStrategy[Any]:
         {"apiVersion": st.just("networking.k8s.io/v1"), "kind": st.just("NetworkPolicy")},
         optional={
             "metadata": st.fixed_dictionaries(
-                {}, optional={"name": json_values, "namespace": json_values, "labels": json_values,
-                              "annotations": json_values}
+                {},
+                optional={
+                    "name": json_values,
+                    "namespace": json_values,
+                    "labels": json_values,
+                    "annotations": json_values,
+                },
             ),
             "spec": st.dictionaries(field_names, nested, max_size=5),
         },
@@ -65,7 +88,9 @@ reviews = st.fixed_dictionaries(
             optional={
                 "namespace": st.text(max_size=20) | json_values,
                 "userInfo": json_values
-                | st.fixed_dictionaries({"username": st.text(max_size=10), "groups": st.lists(st.text(max_size=10))}),
+                | st.fixed_dictionaries(
+                    {"username": st.text(max_size=10), "groups": st.lists(st.text(max_size=10))}
+                ),
                 "object": _policy_like() | json_values,
                 "oldObject": _policy_like() | json_values,
                 "dryRun": st.booleans() | json_values,

@@ -49,7 +49,9 @@ def test_bad_input_over_http_is_still_an_admission_review_never_a_500(start_serv
     [("GET", VALIDATE, 405), ("PUT", VALIDATE, 405), ("POST", "/validate", 404), ("GET", "/", 404)],
     ids=["get", "put", "other-path", "root"],
 )
-def test_only_post_on_the_validate_path_is_a_review(start_server: Start, method: str, path: str, status: int) -> None:
+def test_only_post_on_the_validate_path_is_a_review(
+    start_server: Start, method: str, path: str, status: int
+) -> None:
     running = start_server()
 
     with running.client() as client:
@@ -102,7 +104,9 @@ def test_client_certificates_are_required_and_verified_with_a_client_ca(
 
     with_cert = trusting(running.ca_file, (tmp_path / "client.crt", tmp_path / "client.key"))
     with httpx.Client(base_url=running.url, verify=with_cert) as client:
-        reply = client.post(VALIDATE, content=review_bytes(uid="mtls"), headers={"content-type": "application/json"})
+        reply = client.post(
+            VALIDATE, content=review_bytes(uid="mtls"), headers={"content-type": "application/json"}
+        )
     assert reply.json()["response"]["uid"] == "mtls"
 
     with pytest.raises((httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)):
@@ -121,7 +125,7 @@ def test_a_client_that_disconnects_mid_body_is_logged_once_and_the_server_keeps_
     ):
         tls.sendall(
             b"POST /validate/networkpolicies HTTP/1.1\r\nHost: localhost\r\n"
-            b"Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"apiVersion\": "
+            b'Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"apiVersion": '
         )
 
     def disconnect_lines() -> list[logging.LogRecord]:

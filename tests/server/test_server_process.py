@@ -26,7 +26,9 @@ def serving_pair(pki: Pki, tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "tls" / "tls.crt", tmp_path / "tls" / "tls.key"
 
 
-def _serve(netpol_guard: list[str], *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _serve(
+    netpol_guard: list[str], *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*netpol_guard, "serve", *args],
         capture_output=True,
@@ -41,7 +43,9 @@ def test_a_missing_certificate_is_one_line_naming_the_file_and_exit_2(
 ) -> None:
     missing = tmp_path / "nope.crt"
 
-    result = _serve(netpol_guard, "--tls-cert-file", str(missing), "--tls-private-key-file", str(serving_pair[1]))
+    result = _serve(
+        netpol_guard, "--tls-cert-file", str(missing), "--tls-private-key-file", str(serving_pair[1])
+    )
 
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
@@ -56,7 +60,11 @@ def test_a_key_that_does_not_match_the_certificate_is_one_line_naming_the_key_an
     (tmp_path / "other.key").write_bytes(other.key_pem)
 
     result = _serve(
-        netpol_guard, "--tls-cert-file", str(serving_pair[0]), "--tls-private-key-file", str(tmp_path / "other.key")
+        netpol_guard,
+        "--tls-cert-file",
+        str(serving_pair[0]),
+        "--tls-private-key-file",
+        str(tmp_path / "other.key"),
     )
 
     assert result.returncode == 2
@@ -109,7 +117,9 @@ def test_a_broken_rules_file_at_start_exits_2_naming_it(
 
 
 @pytest.fixture
-def server_process(netpol_guard: list[str], serving_pair: tuple[Path, Path]) -> Iterator[tuple[subprocess.Popen[bytes], int, int]]:
+def server_process(
+    netpol_guard: list[str], serving_pair: tuple[Path, Path]
+) -> Iterator[tuple[subprocess.Popen[bytes], int, int]]:
     port, probe_port = free_port(), free_port()
     process = subprocess.Popen(
         [
@@ -166,11 +176,15 @@ def test_sigterm_under_load_turns_unready_finishes_in_flight_requests_and_exits_
             time.sleep(0.02)
 
     def load(worker: int) -> None:
-        with httpx.Client(base_url=f"https://127.0.0.1:{port}", verify=trusting(pki.ca_file), timeout=30) as client:
+        with httpx.Client(
+            base_url=f"https://127.0.0.1:{port}", verify=trusting(pki.ca_file), timeout=30
+        ) as client:
             while not unready.is_set():
                 try:
                     uid = f"w{worker}-{answered[worker]}"
-                    reply = client.post(VALIDATE, content=review_bytes(uid=uid), headers={"content-type": "application/json"})
+                    reply = client.post(
+                        VALIDATE, content=review_bytes(uid=uid), headers={"content-type": "application/json"}
+                    )
                     assert reply.json()["response"]["uid"] == uid
                     answered[worker] += 1
                 except BaseException as exc:
@@ -251,10 +265,14 @@ def test_certs_dev_keeps_valid_files_and_replaces_them_when_a_host_is_added(
     netpol_guard: list[str], tmp_path: Path
 ) -> None:
     out = tmp_path / "dev"
-    subprocess.run([*netpol_guard, "certs", "dev", "--out", str(out)], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [*netpol_guard, "certs", "dev", "--out", str(out)], check=True, capture_output=True, timeout=60
+    )
     first = (out / "tls.crt").read_bytes()
 
-    subprocess.run([*netpol_guard, "certs", "dev", "--out", str(out)], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [*netpol_guard, "certs", "dev", "--out", str(out)], check=True, capture_output=True, timeout=60
+    )
     assert (out / "tls.crt").read_bytes() == first
 
     subprocess.run(

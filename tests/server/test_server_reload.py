@@ -143,7 +143,9 @@ def test_a_mismatched_new_key_keeps_the_old_pair_and_counts_an_error(
     assert running.post(review_bytes(uid="still")).json()["response"]["uid"] == "still"
 
 
-def test_the_tls_context_enforces_tls_1_2_after_a_reload_too(start_server: Start, pki: Pki, tmp_path: Path) -> None:
+def test_the_tls_context_enforces_tls_1_2_after_a_reload_too(
+    start_server: Start, pki: Pki, tmp_path: Path
+) -> None:
     running = start_server()
     pair = pki.serving(tmp_path / "next")
     (running.tls_dir / "tls.key").write_bytes(pair.key_pem)

