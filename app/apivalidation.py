@@ -20,6 +20,7 @@ import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Final, NamedTuple
 
 from app.netpol import (
@@ -173,6 +174,39 @@ _label_value_ok: Final = _LABEL_VALUE_RE.fullmatch
 _subdomain_ok: Final = _DNS1123_SUBDOMAIN_RE.fullmatch
 _label_ok: Final = _DNS1123_LABEL_RE.fullmatch
 
+# Label keys and values recur across selectors, policies and requests. Strings already seen to take
+# the fast path (valid without building any message) are remembered, so a repeat costs one set lookup;
+# the sets are cleared when full so that hostile input cannot grow them.
+_PLAIN_KEYS: Final[set[str]] = set()
+_PLAIN_VALUES: Final[set[str]] = set()
+_PLAIN_MEMORY: Final = 32768
+
+
+def _plain_key(key: str) -> bool:
+    """True when ``key`` is certainly a valid qualified name (label or selector key); False means
+    "run the detailed checks", which may still accept it (e.g. a prefixed key over 63 characters)."""
+    if key in _PLAIN_KEYS:
+        return True
+    if len(key) > _QUALIFIED_NAME_MAX or _short_key_ok(key) is None:
+        return False
+    if len(_PLAIN_KEYS) >= _PLAIN_MEMORY:
+        _PLAIN_KEYS.clear()
+    _PLAIN_KEYS.add(key)
+    return True
+
+
+def _plain_value(value: str) -> bool:
+    """True when ``value`` is certainly a valid label value (False: run the detailed checks)."""
+    if value in _PLAIN_VALUES:
+        return True
+    if len(value) > _LABEL_VALUE_MAX or _label_value_ok(value) is None:
+        return False
+    if len(_PLAIN_VALUES) >= _PLAIN_MEMORY:
+        _PLAIN_VALUES.clear()
+    _PLAIN_VALUES.add(value)
+    return True
+
+
 _DNS1123_LABEL_MAX: Final = 63
 _DNS1123_SUBDOMAIN_MAX: Final = 253
 _QUALIFIED_NAME_MAX: Final = 63
@@ -324,12 +358,7 @@ def _validate_labels(
     if not labels:
         return
     for key, value in labels.items():
-        if (
-            len(key) <= _QUALIFIED_NAME_MAX
-            and len(value) <= _LABEL_VALUE_MAX
-            and _short_key_ok(key) is not None
-            and _label_value_ok(value) is not None
-        ):
+        if (key in _PLAIN_KEYS or _plain_key(key)) and (value in _PLAIN_VALUES or _plain_value(value)):
             continue  # the common case, without building problem lists
         for problem in qualified_name_problems(key):
             errors.append(
@@ -448,6 +477,35 @@ def validate_object_meta(meta: ObjectMeta) -> list[FieldError]:
 _SET_OPERATORS: Final = frozenset({"In", "NotIn"})
 _EXISTS_OPERATORS: Final = frozenset({"Exists", "DoesNotExist"})
 _OPERATOR_CASE: Final = {op.lower(): op for op in ("In", "NotIn", "Exists", "DoesNotExist")}
+
+
+def _selector_is_plain(selector: LabelSelector, options: ValidationOptions) -> bool:
+    """True when `validate_label_selector` certainly finds nothing in ``selector`` (the common case),
+    checked without building paths or messages; False means "run it"."""
+    labels = selector.match_labels
+    if labels:
+        for key, value in labels.items():
+            if not (
+                (key in _PLAIN_KEYS or _plain_key(key)) and (value in _PLAIN_VALUES or _plain_value(value))
+            ):
+                return False
+    requirements = selector.match_expressions
+    if requirements:
+        check_values = not options.allow_invalid_label_values_in_selector
+        for requirement in requirements:
+            operator, values, key = requirement.operator, requirement.values, requirement.key
+            if operator in _SET_OPERATORS:
+                if not values:
+                    return False
+            elif values or operator not in _EXISTS_OPERATORS:
+                return False
+            if not (key in _PLAIN_KEYS or _plain_key(key)):
+                return False
+            if check_values and values:
+                for value in values:
+                    if not (value in _PLAIN_VALUES or _plain_value(value)):
+                        return False
+    return True
 
 
 def validate_label_selector(
@@ -802,6 +860,8 @@ def _parse_ipv6(text: str) -> tuple[int, bool] | None:
     return value, noncanonical
 
 
+# Pure and called for every cidr and except; the same networks recur across policies and requests.
+@lru_cache(maxsize=16384)
 def _plain_ipv4_network(value: str) -> tuple[int, int] | None:
     """(address, prefix) of a canonically written IPv4 network without host bits, else None."""
     match = _CANONICAL_IPV4_CIDR_RE.fullmatch(value)
@@ -882,6 +942,21 @@ def _cidr_format(
     return parsed
 
 
+def _ip_block_is_plain(block: IPBlock) -> bool:
+    """True for the bulk of real ipBlocks, which `validate_ip_block` accepts: a canonically written IPv4
+    network whose excepts are canonically written IPv4 networks strictly inside it."""
+    plain = _plain_ipv4_network(block.cidr)
+    if plain is None:
+        return False
+    address, prefix = plain
+    mask = _MASKS32[prefix]
+    for value in block.except_ or ():
+        inner = _plain_ipv4_network(value)
+        if inner is None or inner[1] <= prefix or (inner[0] ^ address) & mask:
+            return False
+    return True
+
+
 def validate_ip_block(
     block: IPBlock, path: str, errors: list[FieldError], options: ValidationOptions = CREATE_OPTIONS
 ) -> None:
@@ -897,19 +972,9 @@ def validate_ip_block(
             )
         )
         return
+    if _ip_block_is_plain(block):
+        return  # the common case; anything else goes through the general checks below
     excepts = block.except_ or ()
-    plain = _plain_ipv4_network(block.cidr)
-    if plain is not None:
-        # Fast path for the bulk of real policies (IPv4 networks written canonically): only an except
-        # that is not a plain IPv4 network strictly inside goes through the general checks below.
-        address, prefix = plain
-        mask = _MASKS32[prefix]
-        for value in excepts:
-            inner = _plain_ipv4_network(value)
-            if inner is None or inner[1] <= prefix or (inner[0] ^ address) & mask:
-                break
-        else:
-            return
     cidr = _cidr_format(block.cidr, path, None, options, errors)
     if cidr is None:
         return  # the API server does not look at `except` then
@@ -937,6 +1002,19 @@ def validate_ip_block(
 
 
 # --- peers, spec, policy ---------------------------------------------------------------------------
+
+
+def _peer_is_plain(peer: NetworkPolicyPeer, options: ValidationOptions) -> bool:
+    """True when `validate_peer` certainly finds nothing (one ipBlock alone, or plain selectors),
+    checked without building paths; False means "run it"."""
+    pod_selector, namespace_selector, block = peer.pod_selector, peer.namespace_selector, peer.ip_block
+    if block is not None:
+        return pod_selector is None and namespace_selector is None and _ip_block_is_plain(block)
+    if pod_selector is None:
+        return namespace_selector is not None and _selector_is_plain(namespace_selector, options)
+    return _selector_is_plain(pod_selector, options) and (
+        namespace_selector is None or _selector_is_plain(namespace_selector, options)
+    )
 
 
 def validate_peer(
@@ -984,15 +1062,18 @@ _POLICY_TYPE_CASE: Final = {kind.lower(): kind for kind in _POLICY_TYPES}
 def validate_spec(spec: NetworkPolicySpec, options: ValidationOptions = CREATE_OPTIONS) -> list[FieldError]:
     """``ValidateNetworkPolicySpec``: every error of ``spec``, in the API server's order."""
     errors: list[FieldError] = []
-    validate_label_selector(spec.pod_selector, "spec.podSelector", errors, options)
+    if not _selector_is_plain(spec.pod_selector, options):
+        validate_label_selector(spec.pod_selector, "spec.podSelector", errors, options)
+    # Paths are built only for entries that the fast checks cannot clear (those with errors, mostly).
     for field, peer_field, rules in (("ingress", "from", spec.ingress), ("egress", "to", spec.egress)):
         for rule_index, rule in enumerate(rules or ()):
-            rule_path = f"spec.{field}[{rule_index}]"
             for port_index, port in enumerate(rule.ports or ()):
                 if not _port_is_plainly_valid(port):
-                    validate_port(port, f"{rule_path}.ports[{port_index}]", errors)
+                    validate_port(port, f"spec.{field}[{rule_index}].ports[{port_index}]", errors)
             for peer_index, peer in enumerate(rule.peers or ()):
-                validate_peer(peer, f"{rule_path}.{peer_field}[{peer_index}]", errors, options)
+                if not _peer_is_plain(peer, options):
+                    path = f"spec.{field}[{rule_index}].{peer_field}[{peer_index}]"
+                    validate_peer(peer, path, errors, options)
     policy_types = spec.policy_types or ()
     if len(policy_types) > len(_POLICY_TYPES):
         errors.append(

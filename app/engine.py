@@ -6,6 +6,7 @@ server and the CLI only build a `Context` and read the `Verdict`.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -157,7 +158,20 @@ def evaluate(policy: NetworkPolicy, ruleset: RuleSet, context: Context | None = 
 
     For DELETE, ``policy`` is the object being deleted (the request's oldObject).
     """
-    context = context or Context()
+    # The rules' walks over a large policy allocate tens of thousands of short-lived tuples; pausing the
+    # cyclic collector keeps it from rescanning the heap (and the policy) over and over meanwhile. Only
+    # whoever turned it off turns it back on, so nested and concurrent calls stay correct.
+    collecting = gc.isenabled()
+    if collecting:
+        gc.disable()
+    try:
+        return _evaluate(policy, ruleset, context or Context())
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _evaluate(policy: NetworkPolicy, ruleset: RuleSet, context: Context) -> Verdict:
     namespace = _namespace(policy, context)
     exempt = _exemption(ruleset, namespace, context)
     if exempt is not None:

@@ -68,7 +68,7 @@ def configure_logging(log_format: str = "json", level: str = "info") -> None:
     """Send every logger (ours and uvicorn's) to stderr in ``log_format`` at ``level``."""
     # The logging HOWTO's optimisations: no caller lookup (a stack walk per record), no thread or process
     # names; none of them is in our lines, and the decision line is written on every request.
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
@@ -83,5 +83,7 @@ def configure_logging(log_format: str = "json", level: str = "info") -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
-    # The decision line already records every request; uvicorn's access line would double it.
+    # The decision line already records every request and the runner logs start and stop; uvicorn's own
+    # access and lifecycle lines would only repeat them (its warnings and errors still show).
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.error").setLevel(max(logging.WARNING, root.level))

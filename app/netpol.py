@@ -9,9 +9,10 @@ which apply the API server's defaulting, so a raw manifest and the same object a
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from functools import cached_property
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -39,7 +40,8 @@ class PolicyShapeError(NetpolGuardError):
 
 def _zero_nulls(value: Any) -> Any:
     # Go decodes a null list element into the element's zero value: `ingress: [null]` == `ingress: [{}]`.
-    if isinstance(value, list):
+    # (`None in value` scans in C; the copy is only made for the rare list that holds a null.)
+    if isinstance(value, list) and None in value:
         return [{} if item is None else item for item in value]
     return value
 
@@ -147,7 +149,25 @@ class ObjectMeta(_Wire):
     managed_fields: list[dict[str, Any]] | None = Field(default=None, alias="managedFields")
 
 
+if TYPE_CHECKING:
+    _computed_once = cached_property
+else:
+
+    class _computed_once(cached_property):
+        """`functools.cached_property` without its per-access lock (Python 3.11 takes an RLock on every
+        first access, which costs more than the walks it guards); a decoded policy is not shared
+        between threads before its first walk, and a racing recomputation would give the same value."""
+
+        def __get__(self, instance, owner=None):
+            if instance is None:
+                return self
+            value = instance.__dict__[self.attrname] = self.func(instance)
+            return value
+
+
 class NetworkPolicy(_Wire):
+    model_config = ConfigDict(ignored_types=(_computed_once,))
+
     api_version: str = Field(default="", alias="apiVersion")
     kind: str = ""
     metadata: Annotated[ObjectMeta, BeforeValidator(_null_is_empty)] = Field(default_factory=ObjectMeta)
@@ -157,23 +177,23 @@ class NetworkPolicy(_Wire):
 
     # Every rule walks the same structure; the walks are done once per decoded object (the model is
     # frozen, so the caches cannot go stale).
-    @cached_property
+    @_computed_once
     def rule_entries(self) -> tuple[RuleEntry, ...]:
         """Every ingress and egress rule with its path, in report order."""
         return _walk_rules(self)
 
-    @cached_property
+    @_computed_once
     def live_rule_entries(self) -> tuple[RuleEntry, ...]:
         """`rule_entries` restricted to the directions in the effective policyTypes."""
         live = self.spec.effective_policy_types
         return tuple(entry for entry in self.rule_entries if entry[0] in live)
 
-    @cached_property
+    @_computed_once
     def selector_entries(self) -> tuple[tuple[str, LabelSelector], ...]:
         """spec.podSelector and every peer selector, with paths."""
         return _walk_selectors(self)
 
-    @cached_property
+    @_computed_once
     def ip_block_entries(self) -> tuple[tuple[str, IPBlock], ...]:
         """Every ipBlock peer, with its path."""
         return _walk_ip_blocks(self)
@@ -202,25 +222,30 @@ def _walk_rules(policy: NetworkPolicy) -> tuple[RuleEntry, ...]:
 
 def _walk_selectors(policy: NetworkPolicy) -> tuple[tuple[str, LabelSelector], ...]:
     found: list[tuple[str, LabelSelector]] = [("spec.podSelector", policy.spec.pod_selector)]
+    append = found.append
     for _, rule_path, peer_field, rule in policy.rule_entries:
-        for index, peer in enumerate(rule.peers or ()):
-            where = f"{rule_path}.{peer_field}[{index}]"
-            if peer.pod_selector is not None:
-                found.append((f"{where}.podSelector", peer.pod_selector))
-            if peer.namespace_selector is not None:
-                found.append(
-                    (f"{rule_path}.{peer_field}[{index}].namespaceSelector", peer.namespace_selector)
-                )
+        if not rule.peers:
+            continue
+        where = f"{rule_path}.{peer_field}["
+        for index, peer in enumerate(rule.peers):
+            pod_selector, namespace_selector = peer.pod_selector, peer.namespace_selector
+            if pod_selector is not None:
+                append((f"{where}{index}].podSelector", pod_selector))
+            if namespace_selector is not None:
+                append((f"{where}{index}].namespaceSelector", namespace_selector))
     return tuple(found)
 
 
 def _walk_ip_blocks(policy: NetworkPolicy) -> tuple[tuple[str, IPBlock], ...]:
-    return tuple(
-        (f"{rule_path}.{peer_field}[{index}].ipBlock", peer.ip_block)
-        for _, rule_path, peer_field, rule in policy.rule_entries
-        for index, peer in enumerate(rule.peers or ())
-        if peer.ip_block is not None
-    )
+    found: list[tuple[str, IPBlock]] = []
+    for _, rule_path, peer_field, rule in policy.rule_entries:
+        if not rule.peers:
+            continue
+        where = f"{rule_path}.{peer_field}["
+        for index, peer in enumerate(rule.peers):
+            if peer.ip_block is not None:
+                found.append((f"{where}{index}].ipBlock", peer.ip_block))
+    return tuple(found)
 
 
 def iter_rules(policy: NetworkPolicy) -> Iterator[RuleEntry]:
@@ -284,6 +309,13 @@ def decode_policy(obj: Any) -> NetworkPolicy:
     """Decode a parsed JSON/YAML object into the typed view, or raise `PolicyShapeError`."""
     if not isinstance(obj, dict):
         raise PolicyShapeError([("", f"a NetworkPolicy must be an object, got {_json_type(obj)}")])
+    # Decoding allocates a tree of models that is acyclic and dies by reference counting; with the
+    # cyclic collector running, a large policy (tens of thousands of models) triggers repeated full
+    # collections that rescan the whole heap and double the decode time. Paused only if it was on (and
+    # only turned back on by whoever turned it off), so nested and concurrent calls stay correct.
+    collecting = gc.isenabled()
+    if collecting:
+        gc.disable()
     try:
         return NetworkPolicy.model_validate(obj)
     except ValidationError as exc:
@@ -293,3 +325,6 @@ def decode_policy(obj: Any) -> NetworkPolicy:
             expected = _EXPECTED.get(error["type"], error["msg"])
             problems.setdefault(path, f"{expected}, got {_json_type(error['input'])}")
         raise PolicyShapeError(list(problems.items())) from None
+    finally:
+        if collecting:
+            gc.enable()

@@ -45,7 +45,9 @@ VALIDATE = "/validate/networkpolicies"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 BIG_TARGET_BYTES = 1_400_000
 TARGETS = {"ratio": 0.70, "p99_ms": 5.0, "big_ms": 30.0, "rss_mb": 120.0}
-_BARE_ANSWER = b'{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"","allowed":true}}'
+_BARE_ANSWER = (
+    b'{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"","allowed":true}}'
+)
 
 
 # --- the bare ceiling app (runs in its own process: `python -m benchmarks.server --bare ...`) -----------
@@ -128,7 +130,9 @@ def corpus_reviews() -> list[bytes]:
     """Reviews of every NetworkPolicy in the shared corpus (the examples when it is absent)."""
     if not CORPUS.is_dir():
         print(f"note: {CORPUS} is absent; using deploy/examples only", file=sys.stderr)
-        return [(REPO / "deploy" / "examples" / f"admissionreview-{n}.json").read_bytes() for n in ("good", "bad")]
+        return [
+            (REPO / "deploy" / "examples" / f"admissionreview-{n}.json").read_bytes() for n in ("good", "bad")
+        ]
     index = json.loads((CORPUS / "index.json").read_text())
     bodies = []
     for entry in index["files"]:
@@ -239,7 +243,17 @@ def _pinned(cpu: int) -> list[str]:
 
 def run_wrk(url: str, script: Path, connections: int, seconds: float, pid: int) -> Load:
     """Keep-alive load from wrk (one thread) and the server's CPU use meanwhile."""
-    command = [*_pinned(1), "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script), url]
+    command = [
+        *_pinned(1),
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
     cpu_before, started = _cpu_seconds(pid), time.monotonic()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -270,8 +284,9 @@ def _wait_https(port: int, context: ssl.SSLContext) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as raw, context.wrap_socket(
-                raw, server_hostname="localhost"
+            with (
+                socket.create_connection(("127.0.0.1", port), timeout=1) as raw,
+                context.wrap_socket(raw, server_hostname="localhost"),
             ):
                 return
         except OSError:
@@ -280,7 +295,9 @@ def _wait_https(port: int, context: ssl.SSLContext) -> None:
 
 
 @contextmanager
-def server(command: list[str], port: int, context: ssl.SSLContext, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def server(
+    command: list[str], port: int, context: ssl.SSLContext, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as log_file:
         process = subprocess.Popen([*_pinned(0), *command], stdout=log_file, stderr=log_file)
         try:
@@ -338,11 +355,25 @@ def main(argv: list[str] | None = None) -> int:
         script.write_text(_LUA % {"list": listing, "path": VALIDATE})
         big = big_review()
         sizes = [len(b) for b in bodies]
-        print(f"{len(bodies)} corpus reviews ({min(sizes)}-{max(sizes)} bytes, median {statistics.median(sizes):.0f})")
-        print(f"big review: {len(big) / 1e6:.2f} MB; {args.connections} keep-alive connections, {args.duration:.0f} s each")
+        print(
+            f"{len(bodies)} corpus reviews ({min(sizes)}-{max(sizes)} bytes, "
+            f"median {statistics.median(sizes):.0f})"
+        )
+        print(
+            f"big review: {len(big) / 1e6:.2f} MB; {args.connections} keep-alive connections, "
+            f"{args.duration:.0f} s each"
+        )
 
         bare_port = _free_port()
-        bare_command = [sys.executable, "-m", "benchmarks.server", "--bare", str(bare_port), str(certs.cert_file), str(certs.key_file)]
+        bare_command = [
+            sys.executable,
+            "-m",
+            "benchmarks.server",
+            "--bare",
+            str(bare_port),
+            str(certs.cert_file),
+            str(certs.key_file),
+        ]
         with server(bare_command, bare_port, context, tmp / "bare.log") as process:
             url = f"https://127.0.0.1:{bare_port}{VALIDATE}"
             run_wrk(url, script, args.connections, 2, process.pid)  # warm-up
@@ -352,7 +383,8 @@ def main(argv: list[str] | None = None) -> int:
         guard_command = [
             str(Path(sys.executable).parent / "netpol-guard"), "serve",
             "--tls-cert-file", str(certs.cert_file), "--tls-private-key-file", str(certs.key_file),
-            "--host", "127.0.0.1", "--port", str(port), "--probe-port", str(probe_port), "--shutdown-delay", "0",
+            "--host", "127.0.0.1", "--port", str(port), "--probe-port", str(probe_port),
+            "--shutdown-delay", "0",
         ]  # fmt: skip
         with server(guard_command, port, context, tmp / "serve.log") as process:
             url = f"https://127.0.0.1:{port}{VALIDATE}"
@@ -368,7 +400,10 @@ def main(argv: list[str] | None = None) -> int:
         ("netpol-guard serve (default rules)", guard),
     ]
     print()
-    print(f"{'server':40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'server CPU':>11} {'wrk CPU':>8}")
+    print(
+        f"{'server':40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
+        f"{'server CPU':>11} {'wrk CPU':>8}"
+    )
     for name, load in rows:
         print(
             f"{name:40} {load.requests_per_second:9.0f} {load.p50_ms:8.2f} {load.p99_ms:8.2f} "
@@ -377,9 +412,14 @@ def main(argv: list[str] | None = None) -> int:
     print()
     checks = [
         (f"throughput vs ceiling: {ratio:.0%}", ratio >= TARGETS["ratio"], f">= {TARGETS['ratio']:.0%}"),
-        (f"p99 at {args.connections} connections: {guard.p99_ms:.2f} ms", guard.p99_ms <= TARGETS["p99_ms"], "<= 5 ms"),
         (
-            f"1.4 MB review ({len(big) / 1e6:.2f} MB, {big_decision}): median {big_median:.1f} ms, max {big_max:.1f} ms",
+            f"p99 at {args.connections} connections: {guard.p99_ms:.2f} ms",
+            guard.p99_ms <= TARGETS["p99_ms"],
+            "<= 5 ms",
+        ),
+        (
+            f"1.4 MB review ({len(big) / 1e6:.2f} MB, {big_decision}): "
+            f"median {big_median:.1f} ms, max {big_max:.1f} ms",
             big_median <= TARGETS["big_ms"],
             "<= 30 ms",
         ),

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from app.netpol import NetworkPolicy, iter_ip_blocks
+from app.netpol import IPBlock, NetworkPolicy, iter_rules
 from app.rules.base import Action, Context, Finding, Rule, RuleSettings
 from app.rules.traffic import Network, parse_network
 
@@ -22,6 +22,19 @@ def _is_cidr(value: str) -> str:
 def _size(network: Network) -> str:
     host_bits = network.max_prefixlen - network.prefixlen
     return f"{network.num_addresses:,}" if host_bits <= 24 else f"2^{host_bits}"
+
+
+def _prefix_at_least(cidr: str, ipv4_min: int, ipv6_min: int) -> bool:
+    """True when ``cidr`` is certainly not too broad, read from its text alone (the common case).
+
+    `parse_network` takes the prefix as the 1-3 digits after the slash, and an address parses as IPv6
+    only when it contains ':' (IPv4 text never does), so a prefix at least the family's minimum is
+    either that network's prefix length or a CIDR that does not parse: neither is reported.
+    """
+    address, slash, prefix = cidr.partition("/")
+    if not slash or not (0 < len(prefix) <= 3 and prefix.isdigit() and prefix.isascii()):
+        return False
+    return int(prefix) >= (ipv6_min if ":" in address else ipv4_min)
 
 
 class ForbidBroadCidrSettings(RuleSettings):
@@ -68,14 +81,28 @@ class ForbidBroadCidr(Rule[ForbidBroadCidrSettings]):
     def check(
         self, policy: NetworkPolicy, settings: ForbidBroadCidrSettings, context: Context
     ) -> Iterable[Finding]:
-        for path, block in iter_ip_blocks(policy):
-            network = parse_network(block.cidr)
-            if network is None:
-                continue
-            minimum = settings.ipv4_min_prefix if network.version == 4 else settings.ipv6_min_prefix
-            if network.prefixlen < minimum and network not in settings.allowed_networks:
-                yield Finding(
-                    f"{path}.cidr",
-                    f"{block.cidr} is broader than /{minimum} ({_size(network)} addresses)",
-                    f"use /{minimum} or longer, or add it to allow",
-                )
+        # Walked in `iter_ip_blocks` order, building a path only for what is reported.
+        ipv4_min, ipv6_min = settings.ipv4_min_prefix, settings.ipv6_min_prefix
+        for _, rule_path, peer_field, rule in iter_rules(policy):
+            for index, peer in enumerate(rule.peers or ()):
+                block = peer.ip_block
+                if block is None or _prefix_at_least(block.cidr, ipv4_min, ipv6_min):
+                    continue
+                finding = _broad(block, settings)
+                if finding is not None:
+                    path = f"{rule_path}.{peer_field}[{index}].ipBlock.cidr"
+                    yield Finding(path, *finding)
+
+
+def _broad(block: IPBlock, settings: ForbidBroadCidrSettings) -> tuple[str, str] | None:
+    """(problem, fix) when the block's cidr is broader than allowed, else None."""
+    network = parse_network(block.cidr)
+    if network is None:
+        return None
+    minimum = settings.ipv4_min_prefix if network.version == 4 else settings.ipv6_min_prefix
+    if network.prefixlen < minimum and network not in settings.allowed_networks:
+        return (
+            f"{block.cidr} is broader than /{minimum} ({_size(network)} addresses)",
+            f"use /{minimum} or longer, or add it to allow",
+        )
+    return None

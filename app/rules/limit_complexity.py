@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from pydantic import Field
 
-from app.netpol import DIRECTIONS, NetworkPolicy, iter_ip_blocks, iter_rules, iter_selectors
+from app.netpol import DIRECTIONS, NetworkPolicy, iter_rules
 from app.rules.base import Action, Context, Finding, Rule, RuleSettings
 
 
@@ -70,27 +70,51 @@ class LimitComplexity(Rule[LimitComplexitySettings]):
                     f"{count} peers in one rule exceed the limit of {settings.max_peers_per_rule}",
                     "select peers by label instead of listing them, or split the rule",
                 )
+        # Paths are built only for what is reported: a large policy has thousands of blocks and selectors
+        # (walked in `iter_ip_blocks` / `iter_selectors` order).
+        max_except = settings.max_except_per_block
         cidrs = 0
-        for path, block in iter_ip_blocks(policy):
-            excepts = len(block.except_ or ())
-            cidrs += 1 + excepts
-            if excepts > settings.max_except_per_block:
-                yield Finding(
-                    f"{path}.except",
-                    f"{excepts} except entries exceed the limit of {settings.max_except_per_block}",
-                    "merge adjacent except ranges, or split the cidr into smaller blocks",
-                )
+        for _, rule_path, peer_field, rule in iter_rules(policy):
+            for index, peer in enumerate(rule.peers or ()):
+                block = peer.ip_block
+                if block is None:
+                    continue
+                excepts = len(block.except_) if block.except_ else 0
+                cidrs += 1 + excepts
+                if excepts > max_except:
+                    yield Finding(
+                        f"{rule_path}.{peer_field}[{index}].ipBlock.except",
+                        f"{excepts} except entries exceed the limit of {max_except}",
+                        "merge adjacent except ranges, or split the cidr into smaller blocks",
+                    )
         if cidrs > settings.max_cidrs:
             yield Finding(
                 "spec",
                 f"{cidrs} CIDRs (cidr and except entries) exceed the limit of {settings.max_cidrs}",
                 "aggregate adjacent ranges into shorter prefixes, or split the policy",
             )
-        for path, selector in iter_selectors(policy):
-            count = len(selector.match_expressions or ())
-            if count > settings.max_match_expressions:
-                yield Finding(
-                    f"{path}.matchExpressions",
-                    f"{count} matchExpressions exceed the limit of {settings.max_match_expressions}",
-                    "label the pods or namespaces for this purpose and match that one label",
-                )
+        max_expressions = settings.max_match_expressions
+        selector = policy.spec.pod_selector
+        if selector.match_expressions and len(selector.match_expressions) > max_expressions:
+            yield _too_many_expressions("spec.podSelector", len(selector.match_expressions), max_expressions)
+        for _, rule_path, peer_field, rule in iter_rules(policy):
+            for index, peer in enumerate(rule.peers or ()):
+                pods, namespaces = peer.pod_selector, peer.namespace_selector
+                if pods is not None and pods.match_expressions:
+                    count = len(pods.match_expressions)
+                    if count > max_expressions:
+                        where = f"{rule_path}.{peer_field}[{index}].podSelector"
+                        yield _too_many_expressions(where, count, max_expressions)
+                if namespaces is not None and namespaces.match_expressions:
+                    count = len(namespaces.match_expressions)
+                    if count > max_expressions:
+                        where = f"{rule_path}.{peer_field}[{index}].namespaceSelector"
+                        yield _too_many_expressions(where, count, max_expressions)
+
+
+def _too_many_expressions(path: str, count: int, limit: int) -> Finding:
+    return Finding(
+        f"{path}.matchExpressions",
+        f"{count} matchExpressions exceed the limit of {limit}",
+        "label the pods or namespaces for this purpose and match that one label",
+    )

@@ -22,7 +22,11 @@ from app.server.webhook import VALIDATE_PATH, WebhookApp
 APP = WebhookApp(AdmissionHandler(load_ruleset(None)), Metrics(), max_request_bytes=64 * 1024)
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
     ),
