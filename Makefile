@@ -23,8 +23,8 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## Create the virtual environment with the project and its test dependencies
 
 lint: $(STAMP) ## ruff lint and format check
-	$(BIN)/ruff check app tests
-	$(BIN)/ruff format --check app tests
+	$(BIN)/ruff check app tests benchmarks scripts
+	$(BIN)/ruff format --check app tests benchmarks scripts
 
 typecheck: $(STAMP) ## mypy --strict on app/
 	$(BIN)/mypy

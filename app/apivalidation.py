@@ -179,7 +179,16 @@ _label_ok: Final = _DNS1123_LABEL_RE.fullmatch
 # the sets are cleared when full so that hostile input cannot grow them.
 _PLAIN_KEYS: Final[set[str]] = set()
 _PLAIN_VALUES: Final[set[str]] = set()
+_PLAIN_NAMES: Final[set[str]] = set()
+_PLAIN_NAMESPACES: Final[set[str]] = set()
+_PLAIN_PORT_NAMES: Final[set[str]] = set()
 _PLAIN_MEMORY: Final = 32768
+
+
+def _remember(plain: set[str], value: str) -> None:
+    if len(plain) >= _PLAIN_MEMORY:
+        plain.clear()
+    plain.add(value)
 
 
 def _plain_key(key: str) -> bool:
@@ -189,9 +198,7 @@ def _plain_key(key: str) -> bool:
         return True
     if len(key) > _QUALIFIED_NAME_MAX or _short_key_ok(key) is None:
         return False
-    if len(_PLAIN_KEYS) >= _PLAIN_MEMORY:
-        _PLAIN_KEYS.clear()
-    _PLAIN_KEYS.add(key)
+    _remember(_PLAIN_KEYS, key)
     return True
 
 
@@ -201,9 +208,7 @@ def _plain_value(value: str) -> bool:
         return True
     if len(value) > _LABEL_VALUE_MAX or _label_value_ok(value) is None:
         return False
-    if len(_PLAIN_VALUES) >= _PLAIN_MEMORY:
-        _PLAIN_VALUES.clear()
-    _PLAIN_VALUES.add(value)
+    _remember(_PLAIN_VALUES, value)
     return True
 
 
@@ -431,8 +436,13 @@ def validate_object_meta(meta: ObjectMeta) -> list[FieldError]:
                     f"digit (e.g. {_suggest_name(generate_name, 200, dots=True)!r}-)",
                 )
             )
-    if name:
-        for problem in dns1123_subdomain_problems(name):
+    if name in _PLAIN_NAMES:
+        pass  # seen before and valid (an empty name is never remembered)
+    elif name:
+        problems = dns1123_subdomain_problems(name)
+        if not problems:
+            _remember(_PLAIN_NAMES, name)
+        for problem in problems:
             errors.append(
                 FieldError(
                     "metadata.name",
@@ -455,8 +465,11 @@ def validate_object_meta(meta: ObjectMeta) -> list[FieldError]:
                 "set metadata.name",
             )
         )
-    if meta.namespace:
-        for problem in dns1123_label_problems(meta.namespace):
+    if meta.namespace and meta.namespace not in _PLAIN_NAMESPACES:
+        problems = dns1123_label_problems(meta.namespace)
+        if not problems:
+            _remember(_PLAIN_NAMESPACES, meta.namespace)
+        for problem in problems:
             errors.append(
                 FieldError(
                     "metadata.namespace",
@@ -612,8 +625,20 @@ def _port_is_plainly_valid(port: NetworkPolicyPort) -> bool:
     return (
         (port.protocol is None or port.protocol in _PROTOCOL_SET)
         and port.end_port is None
-        and (number is None or (type(number) is int and 1 <= number <= 65535))
+        and (
+            number is None
+            or (type(number) is int and 1 <= number <= 65535)
+            or (type(number) is str and (number in _PLAIN_PORT_NAMES or _plain_port_name(number)))
+        )
     )
+
+
+def _plain_port_name(name: str) -> bool:
+    """True when ``name`` is certainly a valid port name (remembered: container port names recur)."""
+    if len(name) > 15 or _VALID_PORT_NAME.fullmatch(name) is None:
+        return False
+    _remember(_PLAIN_PORT_NAMES, name)
+    return True
 
 
 def validate_port(port: NetworkPolicyPort, path: str, errors: list[FieldError]) -> None:

@@ -24,9 +24,9 @@ ANNOTATION_EXEMPT: Final = "exempt"
 _REASONS: Final = {400: "BadRequest", 403: "Forbidden", 413: "RequestEntityTooLarge", 500: "InternalError"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Response:
-    """The ``response`` of an AdmissionReview, minus the uid."""
+    """The ``response`` of an AdmissionReview, minus the uid (built once per review, then only read)."""
 
     allowed: bool
     code: int = 200

@@ -27,7 +27,9 @@ NETWORKPOLICY_KIND: Final = "NetworkPolicy"
 _UID_IN_PREFIX: Final = re.compile(rb'"uid"\s*:\s*"([^"\\]{1,128})"')
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: frozen dataclasses cost about 100 ns per field to build, on every review. Neither is changed
+# after it is built.
+@dataclass(slots=True)
 class Envelope:
     """What every answer echoes: the review's apiVersion and kind, and the request uid ("" if unknown)."""
 
@@ -36,7 +38,7 @@ class Envelope:
     uid: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReviewRequest:
     """The parts of ``request`` netpol-guard reads. Objects are still raw parsed JSON."""
 
@@ -106,7 +108,7 @@ def read_envelope(review: dict[str, Any]) -> Envelope:
 
 def load_body(body: bytes) -> dict[str, Any]:
     """The body parsed as a JSON object, or `ReviewError`."""
-    if not body.strip():
+    if not body or body.isspace():  # not strip(): that copies the whole (possibly megabytes) body
         raise ReviewError("the request body is empty: send an AdmissionReview JSON document")
     try:
         review = orjson.loads(body)
@@ -174,16 +176,16 @@ def read_request(review: dict[str, Any], envelope: Envelope) -> ReviewRequest:
         raise ReviewError("request.dryRun must be true or false", uid=uid)
 
     return ReviewRequest(
-        envelope=envelope,
-        operation=operation,
-        group=_string(kind.get("group"), "request.kind.group", uid),
-        version=_string(kind.get("version"), "request.kind.version", uid),
-        resource_kind=_string(kind.get("kind"), "request.kind.kind", uid),
-        namespace=_string(request.get("namespace"), "request.namespace", uid),
-        name=_string(request.get("name"), "request.name", uid),
-        username=_string(user_info.get("username"), "request.userInfo.username", uid),
-        groups=tuple(groups),
-        dry_run=dry_run,
-        object=request.get("object"),
-        old_object=request.get("oldObject"),
+        envelope,
+        operation,
+        _string(kind.get("group"), "request.kind.group", uid),
+        _string(kind.get("version"), "request.kind.version", uid),
+        _string(kind.get("kind"), "request.kind.kind", uid),
+        _string(request.get("namespace"), "request.namespace", uid),
+        _string(request.get("name"), "request.name", uid),
+        _string(user_info.get("username"), "request.userInfo.username", uid),
+        tuple(groups),
+        dry_run,
+        request.get("object"),
+        request.get("oldObject"),
     )

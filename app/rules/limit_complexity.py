@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from pydantic import Field
 
-from app.netpol import DIRECTIONS, NetworkPolicy, iter_rules
+from app.netpol import DIRECTIONS, LabelSelector, NetworkPolicy, iter_rules
 from app.rules.base import Action, Context, Finding, Rule, RuleSettings
 
 
@@ -62,59 +62,71 @@ class LimitComplexity(Rule[LimitComplexitySettings]):
                     f"{count} {field} rules exceed the limit of {settings.max_rules}",
                     "merge rules with the same ports, or split the policy by workload",
                 )
-        for _, rule_path, peer_field, rule in iter_rules(policy):
-            count = len(rule.peers or ())
-            if count > settings.max_peers_per_rule:
-                yield Finding(
-                    f"{rule_path}.{peer_field}",
-                    f"{count} peers in one rule exceed the limit of {settings.max_peers_per_rule}",
-                    "select peers by label instead of listing them, or split the rule",
-                )
-        # Paths are built only for what is reported: a large policy has thousands of blocks and selectors
-        # (walked in `iter_ip_blocks` / `iter_selectors` order).
-        max_except = settings.max_except_per_block
+        # One pass over the peers of a policy that may list thousands; findings are reported by kind in
+        # the order of `iter_rules`, `iter_ip_blocks` and `iter_selectors`, and paths are built only for
+        # what is reported.
+        max_peers, max_except = settings.max_peers_per_rule, settings.max_except_per_block
+        max_expressions = settings.max_match_expressions
+        crowded_rules: list[Finding] = []
+        long_excepts: list[Finding] = []
+        selectors: list[Finding] = []
+        pod_selector = policy.spec.pod_selector
+        if pod_selector.match_expressions and len(pod_selector.match_expressions) > max_expressions:
+            selectors.append(_selector_finding("spec.podSelector", pod_selector, max_expressions))
         cidrs = 0
         for _, rule_path, peer_field, rule in iter_rules(policy):
-            for index, peer in enumerate(rule.peers or ()):
-                block = peer.ip_block
-                if block is None:
-                    continue
-                excepts = len(block.except_) if block.except_ else 0
-                cidrs += 1 + excepts
-                if excepts > max_except:
-                    yield Finding(
-                        f"{rule_path}.{peer_field}[{index}].ipBlock.except",
-                        f"{excepts} except entries exceed the limit of {max_except}",
-                        "merge adjacent except ranges, or split the cidr into smaller blocks",
+            peers = rule.peers
+            if not peers:
+                continue
+            if len(peers) > max_peers:
+                crowded_rules.append(
+                    Finding(
+                        f"{rule_path}.{peer_field}",
+                        f"{len(peers)} peers in one rule exceed the limit of {max_peers}",
+                        "select peers by label instead of listing them, or split the rule",
                     )
+                )
+            for index, peer in enumerate(peers):
+                block, pods, namespaces = peer.ip_block, peer.pod_selector, peer.namespace_selector
+                if block is not None:
+                    excepts = len(block.except_) if block.except_ else 0
+                    cidrs += 1 + excepts
+                    if excepts > max_except:
+                        long_excepts.append(
+                            Finding(
+                                f"{rule_path}.{peer_field}[{index}].ipBlock.except",
+                                f"{excepts} except entries exceed the limit of {max_except}",
+                                "merge adjacent except ranges, or split the cidr into smaller blocks",
+                            )
+                        )
+                if (
+                    pods is not None
+                    and pods.match_expressions
+                    and len(pods.match_expressions) > max_expressions
+                ):
+                    where = f"{rule_path}.{peer_field}[{index}].podSelector"
+                    selectors.append(_selector_finding(where, pods, max_expressions))
+                if (
+                    namespaces is not None
+                    and namespaces.match_expressions
+                    and len(namespaces.match_expressions) > max_expressions
+                ):
+                    where = f"{rule_path}.{peer_field}[{index}].namespaceSelector"
+                    selectors.append(_selector_finding(where, namespaces, max_expressions))
+        yield from crowded_rules
+        yield from long_excepts
         if cidrs > settings.max_cidrs:
             yield Finding(
                 "spec",
                 f"{cidrs} CIDRs (cidr and except entries) exceed the limit of {settings.max_cidrs}",
                 "aggregate adjacent ranges into shorter prefixes, or split the policy",
             )
-        max_expressions = settings.max_match_expressions
-        selector = policy.spec.pod_selector
-        if selector.match_expressions and len(selector.match_expressions) > max_expressions:
-            yield _too_many_expressions("spec.podSelector", len(selector.match_expressions), max_expressions)
-        for _, rule_path, peer_field, rule in iter_rules(policy):
-            for index, peer in enumerate(rule.peers or ()):
-                pods, namespaces = peer.pod_selector, peer.namespace_selector
-                if pods is not None and pods.match_expressions:
-                    count = len(pods.match_expressions)
-                    if count > max_expressions:
-                        where = f"{rule_path}.{peer_field}[{index}].podSelector"
-                        yield _too_many_expressions(where, count, max_expressions)
-                if namespaces is not None and namespaces.match_expressions:
-                    count = len(namespaces.match_expressions)
-                    if count > max_expressions:
-                        where = f"{rule_path}.{peer_field}[{index}].namespaceSelector"
-                        yield _too_many_expressions(where, count, max_expressions)
+        yield from selectors
 
 
-def _too_many_expressions(path: str, count: int, limit: int) -> Finding:
+def _selector_finding(path: str, selector: LabelSelector, limit: int) -> Finding:
     return Finding(
         f"{path}.matchExpressions",
-        f"{count} matchExpressions exceed the limit of {limit}",
+        f"{len(selector.match_expressions or ())} matchExpressions exceed the limit of {limit}",
         "label the pods or namespaces for this purpose and match that one label",
     )

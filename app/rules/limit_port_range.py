@@ -37,7 +37,7 @@ class LimitPortRange(Rule[LimitPortRangeSettings]):
     ) -> Iterable[Finding]:
         for _, rule_path, _, rule in iter_rules(policy):
             for index, port in enumerate(rule.ports or ()):
-                if not isinstance(port.port, int) or port.end_port is None:
+                if port.end_port is None or not isinstance(port.port, int):
                     continue
                 count = port.end_port - port.port + 1
                 if count > settings.max_ports:

@@ -87,10 +87,9 @@ def covers_all_ports(ports: list[NetworkPolicyPort] | None) -> bool:
     """True when the ``ports`` list admits every port of every protocol (absent or empty does)."""
     if not ports:
         return True
-    for protocol in PROTOCOLS:  # a loop, not all(<genexpr>): this runs for every rule
-        if not _covers_protocol(ports, protocol):
-            return False
-    return True
+    if len(ports) < len(PROTOCOLS):
+        return False  # each protocol needs an entry of its own
+    return all(_covers_protocol(ports, protocol) for protocol in PROTOCOLS)
 
 
 def admits_port(

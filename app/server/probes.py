@@ -1,48 +1,41 @@
-"""The plain-HTTP probe app: ``GET /healthz``, ``GET /readyz``, ``GET /metrics``.
+"""The plain-HTTP probe app: ``GET /healthz``, ``GET /readyz``, ``GET /metrics`` (HEAD too).
 
 Served on its own port without TLS so that kubelet probes and Prometheus need no certificates and the
-webhook port carries nothing but reviews.
+webhook port carries nothing but reviews. A FastAPI app with plain-text answers and its docs and OpenAPI
+endpoints switched off; FastAPI answers other paths (404) and methods (405).
 """
 
 from __future__ import annotations
 
+from typing import Final
+
+from fastapi import FastAPI
+from starlette.responses import PlainTextResponse, Response
+
 from app.server.metrics import Metrics
 from app.server.state import Readiness
-from app.server.webhook import Receive, Scope, Send
+from app.server.webhook import bare_fastapi
+
+_PROBE_METHODS: Final = ["GET", "HEAD"]
 
 
-async def _answer(send: Send, status: int, body: bytes, content_type: str) -> None:
-    headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-class ProbeApp:
+def build_probe_app(readiness: Readiness, metrics: Metrics) -> FastAPI:
     """Liveness (the event loop answers), readiness (`Readiness`), and the Prometheus exposition."""
+    app = bare_fastapi()
 
-    def __init__(self, readiness: Readiness, metrics: Metrics) -> None:
-        self.readiness = readiness
-        self.metrics = metrics
+    async def healthz() -> Response:
+        return PlainTextResponse("ok\n")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # uvicorn runs with lifespan off
-            return
-        path, method = scope["path"], scope["method"]
-        if method not in ("GET", "HEAD"):
-            await _answer(send, 405, b"method not allowed: use GET\n", "text/plain; charset=utf-8")
-        elif path == "/healthz":
-            await _answer(send, 200, b"ok\n", "text/plain; charset=utf-8")
-        elif path == "/readyz":
-            problems = self.readiness.problems()
-            if problems:
-                text = "not ready: " + ", ".join(problems) + "\n"
-                await _answer(send, 503, text.encode(), "text/plain; charset=utf-8")
-            else:
-                await _answer(send, 200, b"ready\n", "text/plain; charset=utf-8")
-        elif path == "/metrics":
-            body, content_type = self.metrics.render()
-            await _answer(send, 200, body, content_type)
-        else:
-            await _answer(
-                send, 404, b"not found: try /healthz, /readyz or /metrics\n", "text/plain; charset=utf-8"
-            )
+    async def readyz() -> Response:
+        problems = readiness.problems()
+        if problems:
+            return PlainTextResponse("not ready: " + ", ".join(problems) + "\n", status_code=503)
+        return PlainTextResponse("ready\n")
+
+    async def metrics_exposition() -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
+    for path, endpoint in (("/healthz", healthz), ("/readyz", readyz), ("/metrics", metrics_exposition)):
+        app.add_api_route(path, endpoint, methods=_PROBE_METHODS, include_in_schema=False)
+    return app

@@ -26,11 +26,11 @@ from app.errors import SettingsError
 from app.logs import FIELDS
 from app.ruleset import load_ruleset
 from app.server.metrics import Metrics
-from app.server.probes import ProbeApp
+from app.server.probes import build_probe_app
 from app.server.reload import Reloader
 from app.server.state import Readiness
 from app.server.tls import build_context, check_pair
-from app.server.webhook import VALIDATE_PATH, WebhookApp
+from app.server.webhook import VALIDATE_PATH, build_webhook_app
 from app.settings import ServerSettings
 
 logger = logging.getLogger(__name__)
@@ -128,10 +128,12 @@ class WebhookServer:
             raise
         self.port: int = self.webhook_socket.getsockname()[1]
         self.probe_port: int = self.probe_socket.getsockname()[1]
-        webhook_config = uvicorn_config(WebhookApp(self.handler, self.metrics, settings.max_request_bytes))
+        webhook_config = uvicorn_config(
+            build_webhook_app(self.handler, self.metrics, settings.max_request_bytes)
+        )
         webhook_config.ssl = self.tls_context
         self._webhook = _Server(webhook_config)
-        self._probes = _Server(uvicorn_config(ProbeApp(self.readiness, self.metrics)))
+        self._probes = _Server(uvicorn_config(build_probe_app(self.readiness, self.metrics)))
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._hurry: asyncio.Event | None = None

@@ -1,8 +1,10 @@
-"""The webhook's ASGI app (TLS port): ``POST /validate/networkpolicies``.
+"""The webhook's FastAPI app (TLS port): ``POST /validate/networkpolicies``.
 
-A raw ASGI callable rather than a framework: the hot path is read the body (bounded), judge, write the
-answer, count, log one line. Every review gets an AdmissionReview answer with HTTP 200 (the API server only
-reads the answer of a 200), errors included; other paths get a plain 404/405.
+FastAPI routes the request, answers other paths (404) and methods (405), and has its docs and OpenAPI
+endpoints switched off. The review route's endpoint is a plain ASGI callable (`ReviewEndpoint`), so no
+request model, body validation or response serialisation runs on the hot path: read the body (bounded),
+judge, write the answer, count, log one line. Every review gets an AdmissionReview answer with HTTP 200
+(the API server only reads the answer of a 200), errors included.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
+
+from fastapi import FastAPI
+from starlette.routing import Route
 
 from app.admission.handler import ERROR, INVALID, MISCONFIGURED, AdmissionHandler, Decision
 from app.admission.review import Envelope, uid_from_prefix
@@ -26,7 +31,8 @@ Send = Callable[[Message], Awaitable[None]]
 
 _UID_PREFIX_BYTES: Final = 64 * 1024
 _DRAIN_FACTOR: Final = 4
-_JSON_HEADERS: Final = [(b"content-type", b"application/json")]
+_JSON_CONTENT_TYPE: Final = (b"content-type", b"application/json")
+_LOG_LEVELS: Final = {MISCONFIGURED: logging.WARNING, INVALID: logging.WARNING, ERROR: logging.ERROR}
 
 logger = logging.getLogger(__name__)
 
@@ -67,23 +73,39 @@ async def read_body(receive: Receive, limit: int, declared: int | None) -> tuple
     return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), None
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            text: str = value.decode("latin-1")
-            return text
-    return None
+def read_headers(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, str | None]:
+    """The declared Content-Length (None when absent or not a number) and Content-Type, in one pass."""
+    length: int | None = None
+    content_type: str | None = None
+    for key, value in headers:
+        if key == b"content-length":
+            length = int(value) if value.isdigit() else None
+        elif key == b"content-type" and content_type is None:
+            content_type = value.decode("latin-1")
+    return length, content_type
 
 
-async def _plain(send: Send, status: int, text: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = text.encode()
-    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
-    await send({"type": "http.response.body", "body": body})
+def bare_fastapi(routes: list[Route] | None = None) -> FastAPI:
+    """A FastAPI app with no docs, no OpenAPI schema, no telemetry hooks and exact paths."""
+    return FastAPI(
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        redirect_slashes=False,
+        # No OpenTelemetry provider lookup per request: the server exports Prometheus metrics itself.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+        routes=routes,
+    )
 
 
-class WebhookApp:
-    """ASGI app answering AdmissionReviews with ``handler``, recording ``metrics`` and one log line each."""
+def build_webhook_app(handler: AdmissionHandler, metrics: Metrics, max_request_bytes: int) -> FastAPI:
+    """The TLS port's app: `ReviewEndpoint` on ``POST /validate/networkpolicies``, nothing else."""
+    endpoint = ReviewEndpoint(handler, metrics, max_request_bytes)
+    return bare_fastapi([Route(VALIDATE_PATH, endpoint=endpoint, methods=["POST"], name="validate")])
+
+
+class ReviewEndpoint:
+    """ASGI endpoint answering AdmissionReviews with ``handler``, recording ``metrics`` and one log line each."""
 
     def __init__(self, handler: AdmissionHandler, metrics: Metrics, max_request_bytes: int) -> None:
         self.handler = handler
@@ -91,23 +113,10 @@ class WebhookApp:
         self.max_request_bytes = max_request_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # uvicorn runs with lifespan off
-            return
-        if scope["path"] != VALIDATE_PATH:
-            await _plain(send, 404, f"not found: AdmissionReviews go to POST {VALIDATE_PATH}\n")
-            return
-        if scope["method"] != "POST":
-            await _plain(send, 405, f"method not allowed: use POST {VALIDATE_PATH}\n", [(b"allow", b"POST")])
-            return
-        await self._review(scope, receive, send)
-
-    async def _review(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        declared = _header(scope, b"content-length")
+        declared, content_type = read_headers(scope["headers"])
         try:
-            body, prefix = await read_body(
-                receive, self.max_request_bytes, int(declared) if declared and declared.isdigit() else None
-            )
+            body, prefix = await read_body(receive, self.max_request_bytes, declared)
         except ClientGone:
             logger.info(
                 "client disconnected before sending the whole review; nothing answered",
@@ -121,15 +130,10 @@ class WebhookApp:
                 f"the request body is over the {self.max_request_bytes}-byte limit (--max-request-bytes)",
             )
         else:
-            decision = self.handler.handle(body, _header(scope, b"content-type"))
+            decision = self.handler.handle(body, content_type)
         answer = decision.body
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [*_JSON_HEADERS, (b"content-length", str(len(answer)).encode())],
-            }
-        )
+        headers = [_JSON_CONTENT_TYPE, (b"content-length", b"%d" % len(answer))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
         seconds = time.perf_counter() - started
         self.metrics.record(decision, seconds)
@@ -143,11 +147,7 @@ def _client(scope: Scope) -> str:
 
 def log_decision(decision: Decision, seconds: float, body: bytes) -> None:
     """One line per decision; the review body only at debug level."""
-    level = logging.INFO
-    if decision.decision in (MISCONFIGURED, INVALID):
-        level = logging.WARNING
-    elif decision.decision == ERROR:
-        level = logging.ERROR
+    level = _LOG_LEVELS.get(decision.decision, logging.INFO)
     if not logger.isEnabledFor(level):
         return
     fields: dict[str, Any] = {
@@ -158,7 +158,7 @@ def log_decision(decision: Decision, seconds: float, body: bytes) -> None:
         "user": decision.user,
         "dry_run": decision.dry_run,
         "decision": decision.decision,
-        "rules": list(decision.rule_ids),
+        "rules": decision.rule_ids,
         "duration_ms": round(seconds * 1000, 3),
     }
     if not decision.response.allowed:

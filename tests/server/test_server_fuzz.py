@@ -1,6 +1,6 @@
 """Hypothesis: no body, however odd, gets a 500 or an answer that is not a well-formed AdmissionReview.
 
-The webhook's ASGI app is called in process through httpx's ASGI transport (the HTTP layer is the same
+The webhook's FastAPI app is called in process through httpx's ASGI transport (the HTTP layer is the same
 code the real server runs; TLS is covered by the other server tests).
 """
 
@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from app.admission.handler import AdmissionHandler
 from app.ruleset import load_ruleset
 from app.server.metrics import Metrics
-from app.server.webhook import VALIDATE_PATH, WebhookApp
+from app.server.webhook import VALIDATE_PATH, build_webhook_app
 
-APP = WebhookApp(AdmissionHandler(load_ruleset(None)), Metrics(), max_request_bytes=64 * 1024)
+APP = build_webhook_app(AdmissionHandler(load_ruleset(None)), Metrics(), max_request_bytes=64 * 1024)
 
 json_values = st.recursive(
     st.none()

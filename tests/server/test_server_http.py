@@ -46,8 +46,17 @@ def test_bad_input_over_http_is_still_an_admission_review_never_a_500(start_serv
 
 @pytest.mark.parametrize(
     ("method", "path", "status"),
-    [("GET", VALIDATE, 405), ("PUT", VALIDATE, 405), ("POST", "/validate", 404), ("GET", "/", 404)],
-    ids=["get", "put", "other-path", "root"],
+    [
+        ("GET", VALIDATE, 405),
+        ("PUT", VALIDATE, 405),
+        ("POST", "/validate", 404),
+        ("POST", VALIDATE + "/", 404),
+        ("GET", "/", 404),
+        ("GET", "/docs", 404),
+        ("GET", "/redoc", 404),
+        ("GET", "/openapi.json", 404),
+    ],
+    ids=["get", "put", "other-path", "trailing-slash", "root", "docs", "redoc", "openapi"],
 )
 def test_only_post_on_the_validate_path_is_a_review(
     start_server: Start, method: str, path: str, status: int
@@ -58,6 +67,9 @@ def test_only_post_on_the_validate_path_is_a_review(
         reply = client.request(method, path)
 
     assert reply.status_code == status
+    assert "response" not in reply.text  # never mistaken for an AdmissionReview answer
+    if status == 405:
+        assert reply.headers["allow"] == "POST"
 
 
 def test_a_body_over_the_limit_gets_413_echoing_the_uid(start_server: Start) -> None:

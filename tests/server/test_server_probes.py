@@ -27,6 +27,41 @@ def test_healthz_and_readyz_answer_on_the_plain_http_port(start_server: Start) -
     assert httpx.get(f"{running.probe_url}/nothing").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("HEAD", "/healthz", 200),
+        ("HEAD", "/readyz", 200),
+        ("HEAD", "/metrics", 200),
+        ("POST", "/healthz", 405),
+        ("DELETE", "/metrics", 405),
+        ("GET", "/docs", 404),
+        ("GET", "/openapi.json", 404),
+        ("POST", "/validate/networkpolicies", 404),
+    ],
+    ids=["head-healthz", "head-readyz", "head-metrics", "post", "delete", "docs", "openapi", "no-reviews"],
+)
+def test_the_probe_port_answers_get_and_head_on_its_three_paths_only(
+    start_server: Start, method: str, path: str, status: int
+) -> None:
+    running = start_server()
+
+    reply = httpx.request(method, f"{running.probe_url}{path}")
+
+    assert reply.status_code == status
+    if method == "HEAD":
+        assert reply.content == b""
+
+
+def test_metrics_are_served_in_the_prometheus_text_format(start_server: Start) -> None:
+    running = start_server()
+
+    reply = httpx.get(f"{running.probe_url}/metrics")
+
+    assert reply.headers["content-type"].startswith("text/plain; version=")
+    assert "# TYPE netpol_guard_admission_requests_total counter" in reply.text
+
+
 def test_readyz_turns_unready_on_stop_while_reviews_are_still_answered(start_server: Start) -> None:
     running = start_server(shutdown_delay=30)
 
