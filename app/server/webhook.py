@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
 from fastapi import FastAPI
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from app.admission.handler import ERROR, INVALID, MISCONFIGURED, AdmissionHandler, Decision
 from app.admission.review import Envelope, uid_from_prefix
@@ -85,7 +85,7 @@ def read_headers(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, str | 
     return length, content_type
 
 
-def bare_fastapi(routes: list[Route] | None = None) -> FastAPI:
+def bare_fastapi(routes: list[BaseRoute] | None = None) -> FastAPI:
     """A FastAPI app with no docs, no OpenAPI schema, no telemetry hooks and exact paths."""
     return FastAPI(
         docs_url=None,
@@ -105,7 +105,7 @@ def build_webhook_app(handler: AdmissionHandler, metrics: Metrics, max_request_b
 
 
 class ReviewEndpoint:
-    """ASGI endpoint answering AdmissionReviews with ``handler``, recording ``metrics`` and one log line each."""
+    """The review route's ASGI endpoint: answers with ``handler``, records ``metrics``, logs one line."""
 
     def __init__(self, handler: AdmissionHandler, metrics: Metrics, max_request_bytes: int) -> None:
         self.handler = handler

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ruleset_with_only_api_validation
+from apivalidation_cases import ruleset_with_only_api_validation
 
 from app.apivalidation import validate_policy
 from app.engine import evaluate_document

@@ -6,7 +6,7 @@ import ipaddress
 from typing import Any
 
 import pytest
-from conftest import api_errors, manifest
+from apivalidation_cases import api_errors, manifest
 from hypothesis import given
 from hypothesis import strategies as st
 

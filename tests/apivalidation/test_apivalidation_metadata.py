@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import LABEL_MSG, LABEL_VALUE_MSG, NAME_PART_MSG, SUBDOMAIN_MSG, manifest, rendered
+from apivalidation_cases import LABEL_MSG, LABEL_VALUE_MSG, NAME_PART_MSG, SUBDOMAIN_MSG, manifest, rendered
 
 
 @pytest.mark.parametrize(
@@ -193,7 +193,7 @@ def test_annotation_keys_and_total_size(annotations: dict[str, str], expected: l
 
 
 def test_an_invalid_name_suggests_a_valid_one() -> None:
-    from conftest import api_errors
+    from apivalidation_cases import api_errors
 
     (error,) = api_errors(manifest(None, name="TEMP_NAME"))
     assert "'temp-name'" in error.fix

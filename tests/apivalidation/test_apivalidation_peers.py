@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import manifest, rendered
+from apivalidation_cases import manifest, rendered
 
 REQUIRED = "Required value: must specify a peer"
 FORBIDDEN = "Forbidden: may not specify both ipBlock and another peer"

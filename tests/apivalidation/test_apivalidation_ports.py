@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import api_errors, manifest, rendered
+from apivalidation_cases import api_errors, manifest, rendered
 
 PATH = "spec.ingress[0].ports[0]"
 CHARSET = "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"

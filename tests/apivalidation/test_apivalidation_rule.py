@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import manifest, ruleset_with_only_api_validation
+from apivalidation_cases import manifest, ruleset_with_only_api_validation
 
 from app.engine import evaluate, evaluate_document
 from app.errors import RulesFileError

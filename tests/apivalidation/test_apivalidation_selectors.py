@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import LABEL_VALUE_MSG, NAME_PART_MSG, manifest, rendered
+from apivalidation_cases import LABEL_VALUE_MSG, NAME_PART_MSG, manifest, rendered
 
 from app.apivalidation import ValidationOptions
 
