@@ -90,6 +90,8 @@ def uvicorn_config(app: Any) -> uvicorn.Config:
         access_log=False,
         log_config=None,
         server_header=False,
+        # The API server and kubelet connect directly; no proxy headers to trust, one ASGI layer less.
+        proxy_headers=False,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
