@@ -12,7 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from app.netpol import NetworkPolicy, PolicyShapeError, decode_policy
+from app.netpol import (
+    NetworkPolicy,
+    PolicyShapeError,
+    decode_policy,
+    metadata_string,
+    undecoded_display_name,
+)
 from app.rules.base import Action, Context, Finding
 from app.ruleset import Mode, RuleSet
 
@@ -197,12 +203,6 @@ def _evaluate(policy: NetworkPolicy, ruleset: RuleSet, context: Context) -> Verd
     return Verdict(policy=policy.display_name, mode=ruleset.mode, violations=violations)
 
 
-def _metadata_string(obj: Any, key: str) -> str | None:
-    meta = obj.get("metadata") if isinstance(obj, dict) else None
-    value = meta.get(key) if isinstance(meta, dict) else None
-    return value if isinstance(value, str) and value else None
-
-
 def evaluate_document(obj: Any, ruleset: RuleSet, context: Context | None = None) -> Verdict:
     """Decode a parsed manifest and judge it; a shape the API server cannot decode is an api-validation
     violation (the API server answers 400 before any other check could apply).
@@ -213,10 +213,8 @@ def evaluate_document(obj: Any, ruleset: RuleSet, context: Context | None = None
         policy = decode_policy(obj)
     except PolicyShapeError as exc:
         context = context or Context()
-        name = _metadata_string(obj, "name") or _metadata_string(obj, "generateName") or "<unnamed>"
-        namespace = context.namespace or _metadata_string(obj, "namespace")
-        display = f"{namespace}/{name}" if namespace else name
-        namespace = namespace or _DEFAULT_NAMESPACE
+        display = undecoded_display_name(obj, context.namespace)
+        namespace = context.namespace or metadata_string(obj, "namespace") or _DEFAULT_NAMESPACE
         exempt = _exemption(ruleset, namespace, context)
         if exempt is not None:
             return Verdict(policy=display, mode=ruleset.mode, exempt=exempt)

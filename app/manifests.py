@@ -66,14 +66,21 @@ def _index_tree(root: Node) -> dict[str, Position]:
     """Every field path under ``root`` with its position, in one linear walk of the node tree.
 
     A mapping entry points at its value when the value is a non-empty scalar (``cidr: 10.0.0.0/8``
-    points at ``10.0.0.0/8``) and at its key otherwise (``ingress:`` for the whole list).
+    points at ``10.0.0.0/8``) and at its key otherwise (``ingress:`` for the whole list). The walk is in
+    document order and enters each collection once: a YAML anchor is defined before its aliases, so
+    what it holds is indexed under the anchor's own path, and the paths through an alias resolve to the
+    alias. Neither a recursive alias nor an alias bomb (``[*a, *a, ...]`` nested) can make it loop or
+    grow exponentially.
     """
     index: dict[str, Position] = {"": _mark(root)}
-    # (node, its path, ids of the collections above it: recursive YAML aliases must not loop forever)
-    stack: list[tuple[Node, str, frozenset[int]]] = [(root, "", frozenset())]
+    walked: set[int] = set()
+    stack: list[tuple[Node, str]] = [(root, "")]
     while stack:
-        node, path, above = stack.pop()
-        inner = above | {id(node)}
+        node, path = stack.pop()
+        if id(node) in walked:
+            continue
+        walked.add(id(node))
+        inner: list[tuple[Node, str]] = []
         if isinstance(node, MappingNode):
             for key, value in node.value:
                 if not isinstance(key, ScalarNode):
@@ -81,14 +88,15 @@ def _index_tree(root: Node) -> dict[str, Position]:
                 child = f"{path}.{key.value}" if path else str(key.value)
                 scalar_value = isinstance(value, ScalarNode) and value.value != ""
                 index[child] = _mark(value) if scalar_value else _mark(key)
-                if isinstance(value, MappingNode | SequenceNode) and id(value) not in inner:
-                    stack.append((value, child, inner))
+                if isinstance(value, MappingNode | SequenceNode):
+                    inner.append((value, child))
         elif isinstance(node, SequenceNode):
             for position, item in enumerate(node.value):
                 child = f"{path}[{position}]"
                 index[child] = _mark(item)
-                if isinstance(item, MappingNode | SequenceNode) and id(item) not in inner:
-                    stack.append((item, child, inner))
+                if isinstance(item, MappingNode | SequenceNode):
+                    inner.append((item, child))
+        stack.extend(reversed(inner))  # popped in document order
     return index
 
 

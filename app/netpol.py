@@ -201,8 +201,27 @@ class NetworkPolicy(_Wire):
     @property
     def display_name(self) -> str:
         """``namespace/name`` (or just the name when no namespace is known)."""
-        name = self.metadata.name or self.metadata.generate_name or "<unnamed>"
-        return f"{self.metadata.namespace}/{name}" if self.metadata.namespace else name
+        return display_name(self.metadata.namespace, self.metadata.name or self.metadata.generate_name)
+
+
+def display_name(namespace: str | None, name: str | None) -> str:
+    """How an object is named to people: ``namespace/name``, just the name when no namespace is known,
+    ``<unnamed>`` when it has no name."""
+    name = name or "<unnamed>"
+    return f"{namespace}/{name}" if namespace else name
+
+
+def metadata_string(obj: Any, key: str) -> str | None:
+    """``metadata.<key>`` of an undecoded object when it is a non-empty string, else None."""
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    value = meta.get(key) if isinstance(meta, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def undecoded_display_name(obj: Any, namespace: str | None = None) -> str:
+    """`display_name` of an object that may not decode: ``namespace`` (else its own) and its name."""
+    name = metadata_string(obj, "name") or metadata_string(obj, "generateName")
+    return display_name(namespace or metadata_string(obj, "namespace"), name)
 
 
 DIRECTIONS: Final = ((INGRESS, "ingress", "from"), (EGRESS, "egress", "to"))

@@ -6,7 +6,6 @@ key path (``rules.require-labels.labels[0].pattern: ...``).
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from enum import StrEnum
 from functools import cached_property
@@ -20,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, Valida
 from app.errors import RulesFileError
 from app.netpol import format_path
 from app.rules import REGISTRY
-from app.rules.base import Action, Context, Rule, RuleSettings
+from app.rules.base import Action, Context, Rule, RuleSettings, compile_globs
 
 DEFAULT_RULES_RESOURCE = "default-rules.yaml"
 _MAX_PLANS = 4096
@@ -52,9 +51,7 @@ class Exemptions(_Strict):
 
     @cached_property
     def _namespace_pattern(self) -> re.Pattern[str] | None:
-        if not self.namespaces:
-            return None
-        return re.compile("|".join(fnmatch.translate(glob) for glob in self.namespaces))
+        return compile_globs(self.namespaces)
 
     def exempts_namespace(self, namespace: str) -> bool:
         pattern = self._namespace_pattern

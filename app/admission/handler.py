@@ -26,7 +26,7 @@ from app.admission.review import (
 from app.admission.warnings import PREFERRED, fit_warnings, shorten
 from app.engine import Verdict, Violation, evaluate
 from app.errors import ReviewError
-from app.netpol import NetworkPolicy, PolicyShapeError, decode_policy
+from app.netpol import NetworkPolicy, PolicyShapeError, decode_policy, display_name
 from app.rules.base import Action, Context
 from app.ruleset import RuleSet
 
@@ -226,9 +226,10 @@ def _judged(request: ReviewRequest, policy: NetworkPolicy, verdict: Verdict, rul
         decision = ALLOWED
     annotations = _annotations(decision, ruleset, rules=rules)
     if decision == DENIED:
-        display = f"{namespace}/{name}" if namespace else name
         response = responses.denied(
-            deny_message(NETWORKPOLICY_KIND, display, verdict.denials), warnings, annotations
+            deny_message(NETWORKPOLICY_KIND, display_name(namespace, name), verdict.denials),
+            warnings,
+            annotations,
         )
     else:
         response = responses.allowed(warnings, annotations)

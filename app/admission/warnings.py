@@ -56,13 +56,16 @@ def _left_out(count: int) -> str:
 def fit_warnings(violations: Sequence[Violation]) -> list[str]:
     """The violations' warning lines, within the limits."""
     lines: list[str] = []
+    used = 0  # _size(lines), kept as it grows rather than recounted for every violation
     # Room for the summary line is kept free until the last violation, sized for the largest count.
     reserve = _size([_left_out(len(violations))])
     for index, violation in enumerate(violations):
         candidate = warning_lines(violation)
+        needed = _size(candidate)
         last = index == len(violations) - 1
-        if _size(lines) + _size(candidate) + (0 if last else reserve) >= TOTAL_LIMIT:
+        if used + needed + (0 if last else reserve) >= TOTAL_LIMIT:
             lines.append(_left_out(len(violations) - index))
             break
         lines.extend(candidate)
+        used += needed
     return lines

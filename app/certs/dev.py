@@ -15,6 +15,7 @@ from typing import Final
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.certs.authority import issue_ca, issue_serving, san_names
@@ -40,9 +41,11 @@ def _still_good(ca_file: Path, cert_file: Path, key_file: Path, names: Sequence[
     try:
         ca = x509.load_pem_x509_certificate(ca_file.read_bytes())
         cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
-        key_file.read_bytes()
-    except (OSError, ValueError):
+        key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError):
         return False
+    if key.public_key() != cert.public_key():
+        return False  # a key from another run would make `serve` refuse to start
     if not set(names) <= san_names(cert):
         return False
     if cert.not_valid_after_utc - dt.datetime.now(dt.UTC) < _MIN_REMAINING:

@@ -36,6 +36,7 @@ from app.certs.plan import (
     plan_renewal,
     service_names,
 )
+from app.kubeapi import connect, status_message
 
 _ATTEMPTS = 3
 _SECRET_LABELS = {"app.kubernetes.io/name": "netpol-guard", "app.kubernetes.io/component": "webhook-tls"}
@@ -215,14 +216,7 @@ class KubernetesClusterApi:
     @classmethod
     def from_environment(cls) -> KubernetesClusterApi:
         """In-cluster ServiceAccount credentials, or the local kubeconfig outside a cluster."""
-        from kubernetes import client, config
-
-        loader: Any = config
-        try:
-            loader.load_incluster_config()
-        except loader.ConfigException:
-            loader.load_kube_config()
-        return cls(client.ApiClient())
+        return cls(connect())
 
     def _call(self, what: str, call: Callable[[], Any], *, missing_ok: bool = False) -> Any:
         try:
@@ -231,7 +225,7 @@ class KubernetesClusterApi:
             status = getattr(exc, "status", None)
             if status == 404 and missing_ok:
                 return None
-            message = _status_message(getattr(exc, "body", None)) or str(getattr(exc, "reason", exc))
+            message = status_message(getattr(exc, "body", None)) or str(getattr(exc, "reason", exc))
             if status == 409:
                 raise ConflictError(f"{what}: changed concurrently ({message})") from None
             hint = ""
@@ -314,14 +308,6 @@ def _b64decode(value: str) -> bytes:
         return base64.b64decode(value, validate=True)
     except ValueError:
         return b""  # unreadable content counts as missing; the plan then replaces it
-
-
-def _status_message(body: Any) -> str:
-    try:
-        message = json.loads(body).get("message", "")
-    except (TypeError, ValueError, AttributeError):
-        return ""
-    return str(message)
 
 
 def request_from_args(args: argparse.Namespace) -> EnsureRequest:

@@ -14,11 +14,12 @@ misjudging), 2 a bad flag or rules file.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
+
+from app.kubeapi import connect, status_message
 
 EXPECTED_RULE = "forbid-allow-all"
 _POLICY_NAME = "netpol-guard-selftest"
@@ -185,14 +186,9 @@ class KubernetesPolicyApi:
     """`PolicyApi` over the kubernetes client: `dryRun=All` creates, answers read raw."""
 
     def __init__(self) -> None:
-        from kubernetes import client, config
+        from kubernetes import client
 
-        loader: Any = config
-        try:
-            loader.load_incluster_config()
-        except loader.ConfigException:
-            loader.load_kube_config()
-        self._api: Any = client.NetworkingV1Api()
+        self._api: Any = client.NetworkingV1Api(connect())
         self._api_exception: type[Exception] = client.exceptions.ApiException
 
     def dry_run_create(self, namespace: str, policy: dict[str, Any]) -> Outcome:
@@ -203,17 +199,10 @@ class KubernetesPolicyApi:
         except self._api_exception as exc:
             return Outcome(
                 status=int(getattr(exc, "status", 0) or 0),
-                message=_status_message(getattr(exc, "body", "")) or str(exc),
+                message=status_message(getattr(exc, "body", "")) or str(exc),
                 warnings=_warnings(getattr(exc, "headers", None)),
             )
         return Outcome(status=int(response.status), warnings=_warnings(response.headers))
-
-
-def _status_message(body: Any) -> str:
-    try:
-        return str(json.loads(body).get("message", ""))
-    except (TypeError, ValueError, AttributeError):
-        return ""
 
 
 def _warnings(headers: Any) -> str:

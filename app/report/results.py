@@ -12,6 +12,7 @@ from typing import BinaryIO, Final
 
 from app.engine import Verdict, Violation, evaluate_document
 from app.manifests import ManifestFile, PolicyDocument, UnreadableManifest, read_manifests
+from app.netpol import undecoded_display_name
 from app.rules.base import Action, Context
 from app.ruleset import Mode, RuleSet
 
@@ -133,8 +134,7 @@ def _judge(document: PolicyDocument, ruleset: RuleSet) -> PolicyResult:
     try:
         verdict = evaluate_document(document.obj, ruleset, _CONTEXT)
     except Exception as exc:  # a crashing rule must not hide the other files' results
-        metadata = document.obj.get("metadata")
-        name = str(metadata.get("name")) if isinstance(metadata, dict) else "<unnamed>"
+        name = undecoded_display_name(document.obj)
         problem = f"internal error while checking this policy ({type(exc).__name__}: {exc}); please report it"
         return PolicyResult(name, line, column, None, internal_error=problem)
     located = sorted(

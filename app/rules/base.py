@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -13,6 +13,11 @@ from typing import ClassVar, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from app.netpol import NetworkPolicy
+
+
+def compile_globs(globs: Sequence[str]) -> re.Pattern[str] | None:
+    """One regex that matches a whole name against any of the shell-style ``globs``; None for no globs."""
+    return re.compile("|".join(fnmatch.translate(glob) for glob in globs)) if globs else None
 
 
 class Action(StrEnum):
@@ -48,22 +53,20 @@ class RuleSettings(BaseModel):
         return Action.OFF if value is False else value
 
     @cached_property
-    def _namespace_patterns(self) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+    def _namespace_patterns(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
         # Compiled once per loaded rules file, never per request.
-        include = re.compile("|".join(fnmatch.translate(glob) for glob in self.namespaces) or "(?!)")
-        exclude = (
-            re.compile("|".join(fnmatch.translate(glob) for glob in self.exclude_namespaces))
-            if self.exclude_namespaces
-            else None
-        )
-        return include, exclude
+        return compile_globs(self.namespaces), compile_globs(self.exclude_namespaces)
 
     def applies_to(self, namespace: str) -> bool:
         """True when the rule is on and the namespace is included and not excluded."""
         if self.action is Action.OFF:
             return False
         include, exclude = self._namespace_patterns
-        return include.match(namespace) is not None and (exclude is None or exclude.match(namespace) is None)
+        return (
+            include is not None
+            and include.match(namespace) is not None
+            and (exclude is None or exclude.match(namespace) is None)
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,10 @@ def _size(network: Network) -> str:
 def _prefix_at_least(cidr: str, ipv4_min: int, ipv6_min: int) -> bool:
     """True when ``cidr`` is certainly not too broad, read from its text alone (the common case).
 
-    `parse_network` takes the prefix as the 1-3 digits after the slash, and an address parses as IPv6
-    only when it contains ':' (IPv4 text never does), so a prefix at least the family's minimum is
-    either that network's prefix length or a CIDR that does not parse: neither is reported.
+    `parse_network` reads the digits after the slash as a decimal prefix length (leading zeros too),
+    and an address parses as IPv6 only when it contains ':' (IPv4 text never does), so a prefix of 1-3
+    digits at least the family's minimum is either that network's prefix length or a CIDR that does not
+    parse: neither is reported. Anything else takes the full parse.
     """
     address, slash, prefix = cidr.partition("/")
     if not slash or not (0 < len(prefix) <= 3 and prefix.isdigit() and prefix.isascii()):

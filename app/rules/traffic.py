@@ -1,47 +1,43 @@
 """What a policy's rules admit, in the API's own terms; shared so that every rule reads traffic alike.
 
 Peers that match everything, ports that cover every port, the rules that are live under the effective
-(defaulted) policyTypes, and CIDRs parsed the way the API server's legacy parser reads them.
+(defaulted) policyTypes, and CIDRs as networks, read by api-validation's port of the API server's parser.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Final
 
+from app.apivalidation import parse_cidr_sloppy
 from app.netpol import NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 PROTOCOLS: Final = ("TCP", "UDP", "SCTP")
 _MAX_PORT: Final = 65535
-_PREFIX: Final = re.compile(r"[0-9]{1,3}")
-_OCTET: Final = re.compile(r"[0-9]{1,3}")
 
 
-# Pure, and the same CIDRs recur across policies and requests (and ipaddress is slow): memoised, with a
-# bound so that hostile input cannot grow it.
+# Pure, and the same CIDRs recur across policies and requests: memoised, with a bound so that hostile
+# input cannot grow it.
 @lru_cache(maxsize=16384)
 def parse_network(text: str) -> Network | None:
     """The network a CIDR string denotes, or None when the API server could not parse it either.
 
-    Like the API server's legacy parser: host bits are masked (``10.0.0.1/8`` is ``10.0.0.0/8``) and
-    IPv4 octets with leading zeros are decimal. Unlike Python's parser, a bare address or a netmask
-    (``/255.0.0.0``) is not a CIDR. Unparsable values are `api-validation`'s business, never an error here.
+    Read by `app.apivalidation.parse_cidr_sloppy`, the API server's legacy parser, so that every rule
+    and api-validation agree on what a CIDR means: host bits are masked (``10.0.0.1/8`` is
+    ``10.0.0.0/8``), leading zeros are decimal (``0.0.0.0/00`` is every address), a bare address or a
+    netmask (``/255.0.0.0``) is not a CIDR. Unparsable values are `api-validation`'s business, never an
+    error here.
     """
-    address, slash, prefix = text.partition("/")
-    if not slash or _PREFIX.fullmatch(prefix) is None:
+    parsed = parse_cidr_sloppy(text)
+    if parsed is None:
         return None
-    octets = address.split(".")
-    if len(octets) == 4 and all(_OCTET.fullmatch(octet) for octet in octets):
-        address = ".".join(str(int(octet)) for octet in octets)
-    try:
-        return ipaddress.ip_network(f"{address}/{int(prefix)}", strict=False)
-    except ValueError:
-        return None
+    if parsed.bits == 32:
+        return ipaddress.IPv4Network((parsed.network, parsed.prefix))
+    return ipaddress.IPv6Network((parsed.network, parsed.prefix))
 
 
 def live_rules(policy: NetworkPolicy) -> Iterator[tuple[str, str, str, NetworkPolicyRule]]:

@@ -145,6 +145,7 @@ def test_a_crashing_rule_is_an_error_for_its_policy_not_a_traceback(
     out = capsys.readouterr().out
     assert code == 2
     assert "internal error while checking this policy (ZeroDivisionError: boom)" in out
+    assert ": error: shop/noports: internal error" in out  # named like every other policy
     assert "Traceback" not in out
 
 

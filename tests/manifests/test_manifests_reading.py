@@ -159,6 +159,35 @@ def test_recursive_alias_does_not_hang_position_lookup() -> None:
     assert policy.locate("spec.nothing.here") == (6, 1)
 
 
+def test_aliased_fields_point_at_the_anchor_or_the_alias_and_an_alias_bomb_is_read() -> None:
+    # Nine levels of ten aliases each: walking every path through them would take 10^9 steps.
+    bomb = "".join(f"l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 10)}]\n" for level in range(1, 10))
+    text = (
+        textwrap.dedent(
+            """\
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: web}
+        spec:
+          ingress:
+            - from: &peers
+                - ipBlock: {cidr: 10.0.0.0/8}
+            - from: *peers
+        l0: &l0 [1]
+        """
+        )
+        + bomb
+    )
+    policy = _one(text)
+    # Plain tuples only in the asserts: a failure message must not try to print the expanded bomb.
+    anchored = policy.locate("spec.ingress[0].from[0].ipBlock.cidr")
+    through_alias = policy.locate("spec.ingress[1].from[0].ipBlock.cidr")
+    deep_in_bomb = policy.locate("l9[9][9][9][9][9][9][9][9][0]")
+    assert anchored == where(text, "10.0.0.0/8")
+    assert through_alias == where(text, "from", 2)  # the alias's own key
+    assert deep_in_bomb == where(text, "&l8")
+
+
 def test_directories_are_walked_recursively_in_sorted_order(tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
     (tmp_path / "a" / "deep").mkdir(parents=True)

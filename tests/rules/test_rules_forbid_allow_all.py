@@ -68,6 +68,11 @@ def egress(*rules: Any) -> dict[str, Any]:
             [("spec.egress[0].to[0].ipBlock.cidr", "every address")],
             id="host-bits-masked-like-the-api-server",
         ),
+        pytest.param(
+            egress({"to": [{"ipBlock": {"cidr": "0.0.0.0/0000"}}]}),
+            [("spec.egress[0].to[0].ipBlock.cidr", "every address")],
+            id="prefix-with-leading-zeros-read-like-the-api-server",
+        ),
         pytest.param(egress({"to": [{"ipBlock": {"cidr": "0.0.0.0/1"}}]}), [], id="half-the-internet"),
         pytest.param(egress({"to": [{"ipBlock": {"cidr": "not-a-cidr"}}]}), [], id="unparsable-cidr"),
         pytest.param(egress({"to": [{"ipBlock": {"cidr": ""}}]}), [], id="empty-cidr"),

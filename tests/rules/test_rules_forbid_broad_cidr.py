@@ -65,7 +65,14 @@ def egress_to(*cidrs: str, excepts: list[str] | None = None) -> dict[str, Any]:
             [("spec.egress[0].to[0].ipBlock.cidr", "010.0.0.0/8")],
             id="leading-zeros-read-as-decimal",
         ),
+        pytest.param(
+            egress_to("10.0.0.0/0008"),
+            {},
+            [("spec.egress[0].to[0].ipBlock.cidr", "10.0.0.0/0008")],
+            id="long-prefix-with-leading-zeros-read-as-decimal",
+        ),
         pytest.param(egress_to("garbage"), {}, [], id="unparsable-left-to-api-validation"),
+        pytest.param(egress_to("fe80::%eth0/10"), {}, [], id="zone-index-left-to-api-validation"),
         pytest.param(egress_to("10.0.0.0/255.0.0.0"), {}, [], id="netmask-is-not-a-cidr"),
         pytest.param(
             {"policyTypes": ["Ingress"], "egress": egress_to("10.0.0.0/8")["egress"]},
