@@ -422,8 +422,8 @@ def validate_object_meta(meta: ObjectMeta) -> list[FieldError]:
     A missing namespace is fine: in a manifest it comes from the request URL (kubectl's context).
     """
     errors: list[FieldError] = []
-    generate_name = meta.generate_name or ""
-    name = meta.name or ""
+    generate_name = meta.get("generateName") or ""
+    name = meta.get("name") or ""
     if generate_name:
         for problem in dns1123_subdomain_problems(_mask_trailing_dash(generate_name)):
             errors.append(
@@ -465,23 +465,24 @@ def validate_object_meta(meta: ObjectMeta) -> list[FieldError]:
                 "set metadata.name",
             )
         )
-    if meta.namespace and meta.namespace not in _PLAIN_NAMESPACES:
-        problems = dns1123_label_problems(meta.namespace)
+    namespace = meta.get("namespace")
+    if namespace and namespace not in _PLAIN_NAMESPACES:
+        problems = dns1123_label_problems(namespace)
         if not problems:
-            _remember(_PLAIN_NAMESPACES, meta.namespace)
+            _remember(_PLAIN_NAMESPACES, namespace)
         for problem in problems:
             errors.append(
                 FieldError(
                     "metadata.namespace",
                     ErrorType.INVALID,
-                    meta.namespace,
+                    namespace,
                     problem,
                     "use lower-case letters, digits and '-', starting and ending with a letter or digit, "
-                    f"at most 63 characters (e.g. {_suggest_name(meta.namespace, 63, dots=False)!r})",
+                    f"at most 63 characters (e.g. {_suggest_name(namespace, 63, dots=False)!r})",
                 )
             )
-    _validate_labels(meta.labels, "metadata.labels", errors)
-    _validate_annotations(meta.annotations, errors)
+    _validate_labels(meta.get("labels"), "metadata.labels", errors)
+    _validate_annotations(meta.get("annotations"), errors)
     return errors
 
 
@@ -495,18 +496,19 @@ _OPERATOR_CASE: Final = {op.lower(): op for op in ("In", "NotIn", "Exists", "Doe
 def _selector_is_plain(selector: LabelSelector, options: ValidationOptions) -> bool:
     """True when `validate_label_selector` certainly finds nothing in ``selector`` (the common case),
     checked without building paths or messages; False means "run it"."""
-    labels = selector.match_labels
+    labels = selector.get("matchLabels")
     if labels:
         for key, value in labels.items():
             if not (
                 (key in _PLAIN_KEYS or _plain_key(key)) and (value in _PLAIN_VALUES or _plain_value(value))
             ):
                 return False
-    requirements = selector.match_expressions
+    requirements = selector.get("matchExpressions")
     if requirements:
         check_values = not options.allow_invalid_label_values_in_selector
         for requirement in requirements:
-            operator, values, key = requirement.operator, requirement.values, requirement.key
+            operator, values = requirement.get("operator", ""), requirement.get("values")
+            key = requirement.get("key", "")
             if operator in _SET_OPERATORS:
                 if not values:
                     return False
@@ -530,11 +532,12 @@ def validate_label_selector(
     """``ValidateLabelSelector``: append the errors of ``selector`` (at ``path``) to ``errors``."""
     if selector is None:
         return
-    _validate_labels(selector.match_labels, path, errors, ".matchLabels")
-    for index, requirement in enumerate(selector.match_expressions or ()):
+    _validate_labels(selector.get("matchLabels"), path, errors, ".matchLabels")
+    for index, requirement in enumerate(selector.get("matchExpressions") or ()):
         req_path = f"{path}.matchExpressions[{index}]"
-        operator = requirement.operator
-        values = requirement.values or ()
+        operator = requirement.get("operator", "")
+        values = requirement.get("values") or ()
+        key = requirement.get("key", "")
         if operator in _SET_OPERATORS:
             if not values:
                 errors.append(
@@ -570,11 +573,9 @@ def validate_label_selector(
                     else "use one of In, NotIn, Exists, DoesNotExist",
                 )
             )
-        for problem in qualified_name_problems(requirement.key):
+        for problem in qualified_name_problems(key):
             errors.append(
-                FieldError(
-                    f"{req_path}.key", ErrorType.INVALID, requirement.key, problem, f"fix the key: {_KEY_FIX}"
-                )
+                FieldError(f"{req_path}.key", ErrorType.INVALID, key, problem, f"fix the key: {_KEY_FIX}")
             )
         if not options.allow_invalid_label_values_in_selector:
             for value_index, value in enumerate(values):
@@ -621,10 +622,10 @@ def port_name_problems(name: str) -> list[str]:
 
 def _port_is_plainly_valid(port: NetworkPolicyPort) -> bool:
     # The common shapes, checked without building a path; anything else goes through validate_port.
-    number = port.port
+    number, protocol = port.get("port"), port.get("protocol")
     return (
-        (port.protocol is None or port.protocol in _PROTOCOL_SET)
-        and port.end_port is None
+        (protocol is None or protocol in _PROTOCOL_SET)
+        and port.get("endPort") is None
         and (
             number is None
             or (type(number) is int and 1 <= number <= 65535)
@@ -643,7 +644,7 @@ def _plain_port_name(name: str) -> bool:
 
 def validate_port(port: NetworkPolicyPort, path: str, errors: list[FieldError]) -> None:
     """``ValidateNetworkPolicyPort``: append the errors of one ``ports[]`` entry to ``errors``."""
-    protocol = port.protocol
+    protocol = port.get("protocol")
     if protocol is not None and protocol not in _PROTOCOL_SET:
         upper = protocol.upper()
         errors.append(
@@ -657,8 +658,8 @@ def validate_port(port: NetworkPolicyPort, path: str, errors: list[FieldError]) 
                 else "use TCP, UDP or SCTP, or omit protocol for TCP (NetworkPolicy cannot match ICMP)",
             )
         )
-    number = port.port
-    end_port = port.end_port
+    number = port.get("port")
+    end_port = port.get("endPort")
     if number is None:
         if end_port is not None:
             errors.append(
@@ -970,12 +971,12 @@ def _cidr_format(
 def _ip_block_is_plain(block: IPBlock) -> bool:
     """True for the bulk of real ipBlocks, which `validate_ip_block` accepts: a canonically written IPv4
     network whose excepts are canonically written IPv4 networks strictly inside it."""
-    plain = _plain_ipv4_network(block.cidr)
+    plain = _plain_ipv4_network(block.get("cidr", ""))
     if plain is None:
         return False
     address, prefix = plain
     mask = _MASKS32[prefix]
-    for value in block.except_ or ():
+    for value in block.get("except") or ():
         inner = _plain_ipv4_network(value)
         if inner is None or inner[1] <= prefix or (inner[0] ^ address) & mask:
             return False
@@ -986,7 +987,8 @@ def validate_ip_block(
     block: IPBlock, path: str, errors: list[FieldError], options: ValidationOptions = CREATE_OPTIONS
 ) -> None:
     """``ValidateIPBlock``: append the errors of one ``ipBlock`` (at ``path``) to ``errors``."""
-    if not block.cidr:
+    block_cidr = block.get("cidr", "")
+    if not block_cidr:
         errors.append(
             FieldError(
                 f"{path}.cidr",
@@ -999,22 +1001,22 @@ def validate_ip_block(
         return
     if _ip_block_is_plain(block):
         return  # the common case; anything else goes through the general checks below
-    excepts = block.except_ or ()
-    cidr = _cidr_format(block.cidr, path, None, options, errors)
+    excepts = block.get("except") or ()
+    cidr = _cidr_format(block_cidr, path, None, options, errors)
     if cidr is None:
         return  # the API server does not look at `except` then
     for index, value in enumerate(excepts):
         excluded = _cidr_format(value, path, index, options, errors)
         if excluded is not None and not cidr.contains_strictly(excluded):
             if cidr.go_form()[0] != excluded.go_form()[0]:
-                fix = f"use an except range of the same IP family as cidr {block.cidr!r}, or remove it"
+                fix = f"use an except range of the same IP family as cidr {block_cidr!r}, or remove it"
             elif excluded.prefix <= cidr.prefix:
                 fix = (
                     f"give it a prefix longer than /{cidr.prefix} or remove it: an except range must be "
                     "strictly smaller than cidr"
                 )
             else:
-                fix = f"use an except range inside {block.cidr!r}, or remove it"
+                fix = f"use an except range inside {block_cidr!r}, or remove it"
             errors.append(
                 FieldError(
                     _except_path(path, index),
@@ -1032,7 +1034,8 @@ def validate_ip_block(
 def _peer_is_plain(peer: NetworkPolicyPeer, options: ValidationOptions) -> bool:
     """True when `validate_peer` certainly finds nothing (one ipBlock alone, or plain selectors),
     checked without building paths; False means "run it"."""
-    pod_selector, namespace_selector, block = peer.pod_selector, peer.namespace_selector, peer.ip_block
+    pod_selector, namespace_selector = peer.get("podSelector"), peer.get("namespaceSelector")
+    block = peer.get("ipBlock")
     if block is not None:
         return pod_selector is None and namespace_selector is None and _ip_block_is_plain(block)
     if pod_selector is None:
@@ -1047,15 +1050,17 @@ def validate_peer(
 ) -> None:
     """``ValidateNetworkPolicyPeer``: append the errors of one ``from[]``/``to[]`` entry to ``errors``."""
     count = 0
-    if peer.pod_selector is not None:
+    pod_selector, namespace_selector = peer.get("podSelector"), peer.get("namespaceSelector")
+    block = peer.get("ipBlock")
+    if pod_selector is not None:
         count += 1
-        validate_label_selector(peer.pod_selector, f"{path}.podSelector", errors, options)
-    if peer.namespace_selector is not None:
+        validate_label_selector(pod_selector, f"{path}.podSelector", errors, options)
+    if namespace_selector is not None:
         count += 1
-        validate_label_selector(peer.namespace_selector, f"{path}.namespaceSelector", errors, options)
-    if peer.ip_block is not None:
+        validate_label_selector(namespace_selector, f"{path}.namespaceSelector", errors, options)
+    if block is not None:
         count += 1
-        validate_ip_block(peer.ip_block, f"{path}.ipBlock", errors, options)
+        validate_ip_block(block, f"{path}.ipBlock", errors, options)
     if count == 0:
         errors.append(
             FieldError(
@@ -1067,7 +1072,7 @@ def validate_peer(
                 "the whole from/to list instead of listing an empty entry",
             )
         )
-    elif count > 1 and peer.ip_block is not None:
+    elif count > 1 and block is not None:
         errors.append(
             FieldError(
                 path,
@@ -1084,22 +1089,36 @@ _POLICY_TYPES_DETAIL: Final = 'supported values: "Ingress", "Egress"'
 _POLICY_TYPE_CASE: Final = {kind.lower(): kind for kind in _POLICY_TYPES}
 
 
+def _validate_rule(
+    rule_path: str,
+    peer_field: str,
+    peers: list[NetworkPolicyPeer] | None,
+    ports: list[NetworkPolicyPort] | None,
+    errors: list[FieldError],
+    options: ValidationOptions,
+) -> None:
+    # Paths are built only for entries that the fast checks cannot clear (those with errors, mostly).
+    for port_index, port in enumerate(ports or ()):
+        if not _port_is_plainly_valid(port):
+            validate_port(port, f"{rule_path}.ports[{port_index}]", errors)
+    for peer_index, peer in enumerate(peers or ()):
+        if not _peer_is_plain(peer, options):
+            validate_peer(peer, f"{rule_path}.{peer_field}[{peer_index}]", errors, options)
+
+
 def validate_spec(spec: NetworkPolicySpec, options: ValidationOptions = CREATE_OPTIONS) -> list[FieldError]:
     """``ValidateNetworkPolicySpec``: every error of ``spec``, in the API server's order."""
     errors: list[FieldError] = []
-    if not _selector_is_plain(spec.pod_selector, options):
-        validate_label_selector(spec.pod_selector, "spec.podSelector", errors, options)
-    # Paths are built only for entries that the fast checks cannot clear (those with errors, mostly).
-    for field, peer_field, rules in (("ingress", "from", spec.ingress), ("egress", "to", spec.egress)):
-        for rule_index, rule in enumerate(rules or ()):
-            for port_index, port in enumerate(rule.ports or ()):
-                if not _port_is_plainly_valid(port):
-                    validate_port(port, f"spec.{field}[{rule_index}].ports[{port_index}]", errors)
-            for peer_index, peer in enumerate(rule.peers or ()):
-                if not _peer_is_plain(peer, options):
-                    path = f"spec.{field}[{rule_index}].{peer_field}[{peer_index}]"
-                    validate_peer(peer, path, errors, options)
-    policy_types = spec.policy_types or ()
+    pod_selector = spec.get("podSelector") or {}  # null is the empty selector (a Go struct value)
+    if not _selector_is_plain(pod_selector, options):
+        validate_label_selector(pod_selector, "spec.podSelector", errors, options)
+    for index, ingress in enumerate(spec.get("ingress") or ()):
+        _validate_rule(
+            f"spec.ingress[{index}]", "from", ingress.get("from"), ingress.get("ports"), errors, options
+        )
+    for index, egress in enumerate(spec.get("egress") or ()):
+        _validate_rule(f"spec.egress[{index}]", "to", egress.get("to"), egress.get("ports"), errors, options)
+    policy_types = spec.get("policyTypes") or ()
     if len(policy_types) > len(_POLICY_TYPES):
         errors.append(
             FieldError(
@@ -1134,18 +1153,15 @@ def validate_policy(policy: NetworkPolicy, options: ValidationOptions = CREATE_O
 
 
 def _old_cidrs(policy: NetworkPolicy) -> Iterable[str]:
-    for rules in (policy.spec.ingress, policy.spec.egress):
-        for rule in rules or ():
-            for peer in rule.peers or ():
-                if peer.ip_block is not None:
-                    yield peer.ip_block.cidr
-                    yield from peer.ip_block.except_ or ()
+    for _, block in policy.ip_block_entries:
+        yield block.get("cidr", "")
+        yield from block.get("except") or ()
 
 
 def options_for_update(old: NetworkPolicy) -> ValidationOptions:
     """The ratchets of an UPDATE from ``old`` (``ValidationOptionsForNetworking`` and the CIDR list)."""
     old_selector_errors: list[FieldError] = []
-    validate_label_selector(old.spec.pod_selector, "spec.podSelector", old_selector_errors)
+    validate_label_selector(old.pod_selector, "spec.podSelector", old_selector_errors)
     return ValidationOptions(
         allow_invalid_label_values_in_selector=bool(old_selector_errors),
         allowed_cidrs=frozenset(_old_cidrs(old)),

@@ -78,7 +78,7 @@ class Verdict:
 
 
 def _namespace(policy: NetworkPolicy, context: Context) -> str:
-    return context.namespace or policy.metadata.namespace or _DEFAULT_NAMESPACE
+    return context.namespace or policy.metadata.get("namespace") or _DEFAULT_NAMESPACE
 
 
 def _exemption(ruleset: RuleSet, namespace: str, context: Context) -> str | None:
@@ -96,7 +96,7 @@ def _exemption(ruleset: RuleSet, namespace: str, context: Context) -> str | None
 def _opted_out(ruleset: RuleSet, policy: NetworkPolicy) -> tuple[frozenset[str], str | None]:
     """Rule ids the object opts out of by annotation, and a note when the opt-out does not count."""
     config = ruleset.exemptions.annotation
-    annotations = policy.metadata.annotations or {}
+    annotations = policy.metadata.get("annotations") or {}
     if not config.enabled or config.key not in annotations:
         return frozenset(), None
     if not annotations.get(config.reason_key, "").strip():

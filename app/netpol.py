@@ -3,18 +3,22 @@
 Decoding mirrors the Go struct: wrong JSON types are decode errors (the API server's HTTP 400), a
 ``null`` list element is the zero value (``ingress: [null]`` is ``ingress: [{}]``), unknown fields are
 ignored (a newer API server may know fields we do not). Values are kept as authored so that
-`api-validation` can judge them; rules that reason about meaning use the ``effective_*`` accessors,
+`api-validation` can judge them; rules that reason about meaning use the ``effective_*`` helpers,
 which apply the API server's defaulting, so a raw manifest and the same object at admission agree.
+
+The nodes are validated ``TypedDict``s keyed by the wire names (``peer.get("ipBlock")``): pydantic-core
+builds plain dicts, several times faster than a tree of model instances. One `NetworkPolicy` object
+wraps the decoded dict and caches the walks every rule shares.
 """
 
 from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Any, Final
+from typing import Annotated, Any, Final, NotRequired
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, with_config
+from typing_extensions import TypedDict
 
 from app.errors import NetpolGuardError
 
@@ -24,6 +28,8 @@ DEFAULT_PROTOCOL: Final = "TCP"
 
 _INT32_MIN: Final = -(2**31)
 _INT32_MAX: Final = 2**31 - 1
+# Like the Go decoder: JSON types are not coerced; fields we do not know are dropped.
+_WIRE: Final = ConfigDict(strict=True, extra="ignore")
 
 
 class PolicyShapeError(NetpolGuardError):
@@ -46,84 +52,137 @@ def _zero_nulls(value: Any) -> Any:
     return value
 
 
-def _null_is_empty(value: Any) -> Any:
-    # A non-pointer struct field (spec.podSelector, metadata, spec): null or absent is the empty struct.
-    return {} if value is None else value
+@with_config(_WIRE)
+class LabelSelectorRequirement(TypedDict, total=False):
+    key: str
+    operator: str
+    values: list[str] | None
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, populate_by_name=True)
+@with_config(_WIRE)
+class LabelSelector(TypedDict, total=False):
+    matchLabels: dict[str, str] | None
+    matchExpressions: Annotated[list[LabelSelectorRequirement] | None, BeforeValidator(_zero_nulls)]
 
 
-class LabelSelectorRequirement(_Wire):
-    key: str = ""
-    operator: str = ""
-    values: Annotated[list[str] | None, Field()] = None
+IPBlock = TypedDict("IPBlock", {"cidr": NotRequired[str], "except": NotRequired[list[str] | None]})
+with_config(_WIRE)(IPBlock)
 
 
-class LabelSelector(_Wire):
-    match_labels: dict[str, str] | None = Field(default=None, alias="matchLabels")
-    match_expressions: Annotated[list[LabelSelectorRequirement] | None, BeforeValidator(_zero_nulls)] = Field(
-        default=None, alias="matchExpressions"
-    )
-
-    @property
-    def is_empty(self) -> bool:
-        """True when the selector matches everything (``{}``)."""
-        return not self.match_labels and not self.match_expressions
-
-
-class IPBlock(_Wire):
-    cidr: str = ""
-    except_: list[str] | None = Field(default=None, alias="except")
-
-
-class NetworkPolicyPeer(_Wire):
-    pod_selector: LabelSelector | None = Field(default=None, alias="podSelector")
-    namespace_selector: LabelSelector | None = Field(default=None, alias="namespaceSelector")
-    ip_block: IPBlock | None = Field(default=None, alias="ipBlock")
+@with_config(_WIRE)
+class NetworkPolicyPeer(TypedDict, total=False):
+    podSelector: LabelSelector | None
+    namespaceSelector: LabelSelector | None
+    ipBlock: IPBlock | None
 
 
 Int32 = Annotated[int, Field(ge=_INT32_MIN, le=_INT32_MAX)]
 
 
-class NetworkPolicyPort(_Wire):
-    protocol: str | None = None
-    port: Int32 | str | None = None
-    end_port: Int32 | None = Field(default=None, alias="endPort")
-
-    @property
-    def effective_protocol(self) -> str:
-        """The protocol after defaulting: absent or null means TCP (an explicit "" is not defaulted)."""
-        return DEFAULT_PROTOCOL if self.protocol is None else self.protocol
+@with_config(_WIRE)
+class NetworkPolicyPort(TypedDict, total=False):
+    protocol: str | None
+    port: Int32 | str | None
+    endPort: Int32 | None
 
 
 Ports = Annotated[list[NetworkPolicyPort] | None, BeforeValidator(_zero_nulls)]
 Peers = Annotated[list[NetworkPolicyPeer] | None, BeforeValidator(_zero_nulls)]
 
-
-class NetworkPolicyRule(_Wire):
-    """An ingress or egress rule; ``peers`` is ``from`` for ingress and ``to`` for egress."""
-
-    ports: Ports = None
-    peers: Peers = None
+IngressRule = TypedDict("IngressRule", {"ports": NotRequired[Ports], "from": NotRequired[Peers]})
+with_config(_WIRE)(IngressRule)
 
 
-class IngressRule(NetworkPolicyRule):
-    peers: Peers = Field(default=None, alias="from")
+@with_config(_WIRE)
+class EgressRule(TypedDict, total=False):
+    ports: Ports
+    to: Peers
 
 
-class EgressRule(NetworkPolicyRule):
-    peers: Peers = Field(default=None, alias="to")
+@with_config(_WIRE)
+class NetworkPolicySpec(TypedDict, total=False):
+    # A null podSelector (a non-pointer struct in Go) is the empty selector: see `NetworkPolicy.pod_selector`.
+    podSelector: LabelSelector | None
+    ingress: Annotated[list[IngressRule] | None, BeforeValidator(_zero_nulls)]
+    egress: Annotated[list[EgressRule] | None, BeforeValidator(_zero_nulls)]
+    policyTypes: list[str] | None
 
 
-class NetworkPolicySpec(_Wire):
-    pod_selector: Annotated[LabelSelector, BeforeValidator(_null_is_empty)] = Field(
-        default_factory=LabelSelector, alias="podSelector"
-    )
-    ingress: Annotated[list[IngressRule] | None, BeforeValidator(_zero_nulls)] = None
-    egress: Annotated[list[EgressRule] | None, BeforeValidator(_zero_nulls)] = None
-    policy_types: list[str] | None = Field(default=None, alias="policyTypes")
+@with_config(_WIRE)
+class ObjectMeta(TypedDict, total=False):
+    name: str | None
+    generateName: str | None
+    namespace: str | None
+    labels: dict[str, str] | None
+    annotations: dict[str, str] | None
+    managedFields: list[dict[str, Any]] | None
+
+
+@with_config(_WIRE)
+class NetworkPolicyObject(TypedDict, total=False):
+    """The decoded object; null or absent ``metadata``/``spec`` are the empty structs (see the view)."""
+
+    apiVersion: str
+    kind: str
+    metadata: ObjectMeta | None
+    spec: NetworkPolicySpec | None
+
+
+_ADAPTER: Final = TypeAdapter(NetworkPolicyObject)
+
+
+def is_empty(selector: LabelSelector) -> bool:
+    """True when the selector matches everything (``{}``)."""
+    return not selector.get("matchLabels") and not selector.get("matchExpressions")
+
+
+def effective_protocol(port: NetworkPolicyPort) -> str:
+    """The protocol after defaulting: absent or null means TCP (an explicit "" is not defaulted)."""
+    protocol = port.get("protocol")
+    return DEFAULT_PROTOCOL if protocol is None else protocol
+
+
+class PolicyRule:
+    """One ingress or egress rule: ``peers`` is its ``from`` (ingress) or ``to`` (egress) list."""
+
+    __slots__ = ("peers", "ports")
+
+    def __init__(self, peers: list[NetworkPolicyPeer] | None, ports: list[NetworkPolicyPort] | None) -> None:
+        self.peers = peers
+        self.ports = ports
+
+
+DIRECTIONS: Final = ((INGRESS, "ingress", "from"), (EGRESS, "egress", "to"))
+"""(policy type, spec field, peer field) for both directions, in the order findings are reported."""
+
+RuleEntry = tuple[str, str, str, PolicyRule]
+"""(direction, rule path, peer field, rule), e.g. ("Ingress", "spec.ingress[0]", "from", rule)."""
+
+
+class NetworkPolicy:
+    """A decoded NetworkPolicy: the validated object, its defaulting, and the walks rules share.
+
+    ``spec`` and ``metadata`` are the decoded dicts (empty when absent or null). The walks are done once
+    per decoded object, on first use; the view is never mutated, so they cannot go stale. (A decoded
+    policy is not shared between threads before its first walk; a racing recomputation would give the
+    same value.)
+    """
+
+    __slots__ = ("_ip_blocks", "_live_rules", "_rules", "_selectors", "metadata", "obj", "spec")
+
+    def __init__(self, obj: NetworkPolicyObject) -> None:
+        self.obj = obj
+        self.spec: NetworkPolicySpec = obj.get("spec") or {}
+        self.metadata: ObjectMeta = obj.get("metadata") or {}
+        self._rules: tuple[RuleEntry, ...] | None = None
+        self._live_rules: tuple[RuleEntry, ...] | None = None
+        self._selectors: tuple[tuple[str, LabelSelector], ...] | None = None
+        self._ip_blocks: tuple[tuple[str, IPBlock], ...] | None = None
+
+    @property
+    def pod_selector(self) -> LabelSelector:
+        """spec.podSelector; absent or null is ``{}`` (every pod in the namespace)."""
+        return self.spec.get("podSelector") or {}
 
     @property
     def effective_policy_types(self) -> tuple[str, ...]:
@@ -131,77 +190,49 @@ class NetworkPolicySpec(_Wire):
 
         Absent or empty becomes ``[Ingress]``, plus ``Egress`` only when ``egress`` has at least one rule.
         """
-        if self.policy_types:
-            return tuple(self.policy_types)
-        return (INGRESS, EGRESS) if self.egress else (INGRESS,)
+        policy_types = self.spec.get("policyTypes")
+        if policy_types:
+            return tuple(policy_types)
+        return (INGRESS, EGRESS) if self.spec.get("egress") else (INGRESS,)
 
     def rules(self, direction: str) -> list[IngressRule] | list[EgressRule]:
         """The rules of one direction (``Ingress`` or ``Egress``); empty when absent."""
-        return (self.ingress if direction == INGRESS else self.egress) or []
-
-
-class ObjectMeta(_Wire):
-    name: str | None = None
-    generate_name: str | None = Field(default=None, alias="generateName")
-    namespace: str | None = None
-    labels: dict[str, str] | None = None
-    annotations: dict[str, str] | None = None
-    managed_fields: list[dict[str, Any]] | None = Field(default=None, alias="managedFields")
-
-
-if TYPE_CHECKING:
-    _computed_once = cached_property
-else:
-
-    class _computed_once(cached_property):
-        """`functools.cached_property` without its per-access lock (Python 3.11 takes an RLock on every
-        first access, which costs more than the walks it guards); a decoded policy is not shared
-        between threads before its first walk, and a racing recomputation would give the same value."""
-
-        def __get__(self, instance, owner=None):
-            if instance is None:
-                return self
-            value = instance.__dict__[self.attrname] = self.func(instance)
-            return value
-
-
-class NetworkPolicy(_Wire):
-    model_config = ConfigDict(ignored_types=(_computed_once,))
-
-    api_version: str = Field(default="", alias="apiVersion")
-    kind: str = ""
-    metadata: Annotated[ObjectMeta, BeforeValidator(_null_is_empty)] = Field(default_factory=ObjectMeta)
-    spec: Annotated[NetworkPolicySpec, BeforeValidator(_null_is_empty)] = Field(
-        default_factory=NetworkPolicySpec
-    )
-
-    # Every rule walks the same structure; the walks are done once per decoded object (the model is
-    # frozen, so the caches cannot go stale).
-    @_computed_once
-    def rule_entries(self) -> tuple[RuleEntry, ...]:
-        """Every ingress and egress rule with its path, in report order."""
-        return _walk_rules(self)
-
-    @_computed_once
-    def live_rule_entries(self) -> tuple[RuleEntry, ...]:
-        """`rule_entries` restricted to the directions in the effective policyTypes."""
-        live = self.spec.effective_policy_types
-        return tuple(entry for entry in self.rule_entries if entry[0] in live)
-
-    @_computed_once
-    def selector_entries(self) -> tuple[tuple[str, LabelSelector], ...]:
-        """spec.podSelector and every peer selector, with paths."""
-        return _walk_selectors(self)
-
-    @_computed_once
-    def ip_block_entries(self) -> tuple[tuple[str, IPBlock], ...]:
-        """Every ipBlock peer, with its path."""
-        return _walk_ip_blocks(self)
+        return (self.spec.get("ingress") if direction == INGRESS else self.spec.get("egress")) or []
 
     @property
     def display_name(self) -> str:
         """``namespace/name`` (or just the name when no namespace is known)."""
-        return display_name(self.metadata.namespace, self.metadata.name or self.metadata.generate_name)
+        meta = self.metadata
+        return display_name(meta.get("namespace"), meta.get("name") or meta.get("generateName"))
+
+    @property
+    def rule_entries(self) -> tuple[RuleEntry, ...]:
+        """Every ingress and egress rule with its path, in report order."""
+        if self._rules is None:
+            self._rules = _walk_rules(self.spec)
+        return self._rules
+
+    @property
+    def live_rule_entries(self) -> tuple[RuleEntry, ...]:
+        """`rule_entries` restricted to the directions in the effective policyTypes."""
+        if self._live_rules is None:
+            live = self.effective_policy_types
+            self._live_rules = tuple(entry for entry in self.rule_entries if entry[0] in live)
+        return self._live_rules
+
+    @property
+    def selector_entries(self) -> tuple[tuple[str, LabelSelector], ...]:
+        """spec.podSelector and every peer selector, with paths."""
+        if self._selectors is None:
+            self._selectors = _walk_selectors(self)
+        return self._selectors
+
+    @property
+    def ip_block_entries(self) -> tuple[tuple[str, IPBlock], ...]:
+        """Every ipBlock peer, with its path."""
+        if self._ip_blocks is None:
+            self._ip_blocks = _walk_ip_blocks(self)
+        return self._ip_blocks
 
 
 def display_name(namespace: str | None, name: str | None) -> str:
@@ -224,30 +255,27 @@ def undecoded_display_name(obj: Any, namespace: str | None = None) -> str:
     return display_name(namespace or metadata_string(obj, "namespace"), name)
 
 
-DIRECTIONS: Final = ((INGRESS, "ingress", "from"), (EGRESS, "egress", "to"))
-"""(policy type, spec field, peer field) for both directions, in the order findings are reported."""
-
-RuleEntry = tuple[str, str, str, NetworkPolicyRule]
-"""(direction, rule path, peer field, rule), e.g. ("Ingress", "spec.ingress[0]", "from", rule)."""
-
-
-def _walk_rules(policy: NetworkPolicy) -> tuple[RuleEntry, ...]:
-    return tuple(
-        (direction, f"spec.{field}[{index}]", peer_field, rule)
-        for direction, field, peer_field in DIRECTIONS
-        for index, rule in enumerate(policy.spec.rules(direction))
+def _walk_rules(spec: NetworkPolicySpec) -> tuple[RuleEntry, ...]:
+    entries: list[RuleEntry] = [
+        (INGRESS, f"spec.ingress[{index}]", "from", PolicyRule(rule.get("from"), rule.get("ports")))
+        for index, rule in enumerate(spec.get("ingress") or ())
+    ]
+    entries.extend(
+        (EGRESS, f"spec.egress[{index}]", "to", PolicyRule(rule.get("to"), rule.get("ports")))
+        for index, rule in enumerate(spec.get("egress") or ())
     )
+    return tuple(entries)
 
 
 def _walk_selectors(policy: NetworkPolicy) -> tuple[tuple[str, LabelSelector], ...]:
-    found: list[tuple[str, LabelSelector]] = [("spec.podSelector", policy.spec.pod_selector)]
+    found: list[tuple[str, LabelSelector]] = [("spec.podSelector", policy.pod_selector)]
     append = found.append
     for _, rule_path, peer_field, rule in policy.rule_entries:
         if not rule.peers:
             continue
         where = f"{rule_path}.{peer_field}["
         for index, peer in enumerate(rule.peers):
-            pod_selector, namespace_selector = peer.pod_selector, peer.namespace_selector
+            pod_selector, namespace_selector = peer.get("podSelector"), peer.get("namespaceSelector")
             if pod_selector is not None:
                 append((f"{where}{index}].podSelector", pod_selector))
             if namespace_selector is not None:
@@ -262,8 +290,9 @@ def _walk_ip_blocks(policy: NetworkPolicy) -> tuple[tuple[str, IPBlock], ...]:
             continue
         where = f"{rule_path}.{peer_field}["
         for index, peer in enumerate(rule.peers):
-            if peer.ip_block is not None:
-                found.append((f"{where}{index}].ipBlock", peer.ip_block))
+            block = peer.get("ipBlock")
+            if block is not None:
+                found.append((f"{where}{index}].ipBlock", block))
     return tuple(found)
 
 
@@ -282,11 +311,63 @@ def iter_ip_blocks(policy: NetworkPolicy) -> Iterator[tuple[str, IPBlock]]:
     return iter(policy.ip_block_entries)
 
 
+def _selector_value(selector: LabelSelector | None) -> object:
+    if selector is None:
+        return None
+    expressions = selector.get("matchExpressions")
+    return (
+        selector.get("matchLabels"),
+        None
+        if expressions is None
+        else [(item.get("key", ""), item.get("operator", ""), item.get("values")) for item in expressions],
+    )
+
+
+def _peers_value(peers: list[NetworkPolicyPeer] | None) -> object:
+    if peers is None:
+        return None
+    values = []
+    for peer in peers:
+        block = peer.get("ipBlock")
+        values.append(
+            (
+                _selector_value(peer.get("podSelector")),
+                _selector_value(peer.get("namespaceSelector")),
+                None if block is None else (block.get("cidr", ""), block.get("except")),
+            )
+        )
+    return values
+
+
+def _ports_value(ports: list[NetworkPolicyPort] | None) -> object:
+    if ports is None:
+        return None
+    return [(port.get("protocol"), port.get("port"), port.get("endPort")) for port in ports]
+
+
+def spec_value(policy: NetworkPolicy) -> object:
+    """The spec as a comparable value: equal exactly when the two specs decode to the same meaning.
+
+    Every field takes its zero value when absent, so ``podSelector: null``, ``podSelector: {}`` and no
+    podSelector are equal, as are ``ports: null`` and no ports; ``[]`` stays different from absent.
+    """
+    spec = policy.spec
+    ingress, egress = spec.get("ingress"), spec.get("egress")
+    return (
+        _selector_value(policy.pod_selector),
+        None
+        if ingress is None
+        else [(_ports_value(rule.get("ports")), _peers_value(rule.get("from"))) for rule in ingress],
+        None
+        if egress is None
+        else [(_ports_value(rule.get("ports")), _peers_value(rule.get("to"))) for rule in egress],
+        spec.get("policyTypes"),
+    )
+
+
 _EXPECTED = {
     "list_type": "must be a list",
     "dict_type": "must be an object (a mapping)",
-    "model_type": "must be an object (a mapping)",
-    "model_attributes_type": "must be an object (a mapping)",
     "string_type": "must be a string",
     "int_type": "must be an integer",
     "less_than_equal": "does not fit a 32-bit integer",
@@ -328,15 +409,15 @@ def decode_policy(obj: Any) -> NetworkPolicy:
     """Decode a parsed JSON/YAML object into the typed view, or raise `PolicyShapeError`."""
     if not isinstance(obj, dict):
         raise PolicyShapeError([("", f"a NetworkPolicy must be an object, got {_json_type(obj)}")])
-    # Decoding allocates a tree of models that is acyclic and dies by reference counting; with the
-    # cyclic collector running, a large policy (tens of thousands of models) triggers repeated full
+    # Decoding allocates a tree of dicts and lists that is acyclic and dies by reference counting; with
+    # the cyclic collector running, a large policy (tens of thousands of containers) triggers repeated full
     # collections that rescan the whole heap and double the decode time. Paused only if it was on (and
     # only turned back on by whoever turned it off), so nested and concurrent calls stay correct.
     collecting = gc.isenabled()
     if collecting:
         gc.disable()
     try:
-        return NetworkPolicy.model_validate(obj)
+        return NetworkPolicy(_ADAPTER.validate_python(obj))
     except ValidationError as exc:
         problems: dict[str, str] = {}
         for error in exc.errors():

@@ -201,8 +201,9 @@ class AdmissionHandler:
 
 
 def _judged(request: ReviewRequest, policy: NetworkPolicy, verdict: Verdict, ruleset: RuleSet) -> Decision:
-    namespace = request.namespace or policy.metadata.namespace or ""
-    name = policy.metadata.name or request.name or policy.metadata.generate_name or "<unnamed>"
+    meta = policy.metadata
+    namespace = request.namespace or meta.get("namespace") or ""
+    name = meta.get("name") or request.name or meta.get("generateName") or "<unnamed>"
     rules = ",".join(verdict.rule_ids)
     if verdict.exempt is not None:
         annotations = _annotations(EXEMPT, ruleset, rules=rules, exempt=verdict.exempt)

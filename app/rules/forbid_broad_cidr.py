@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from app.netpol import IPBlock, NetworkPolicy, iter_rules
+from app.netpol import NetworkPolicy, iter_rules
 from app.rules.base import Action, Context, Finding, Rule, RuleSettings
 from app.rules.traffic import Network, parse_network
 
@@ -86,24 +86,27 @@ class ForbidBroadCidr(Rule[ForbidBroadCidrSettings]):
         ipv4_min, ipv6_min = settings.ipv4_min_prefix, settings.ipv6_min_prefix
         for _, rule_path, peer_field, rule in iter_rules(policy):
             for index, peer in enumerate(rule.peers or ()):
-                block = peer.ip_block
-                if block is None or _prefix_at_least(block.cidr, ipv4_min, ipv6_min):
+                block = peer.get("ipBlock")
+                if block is None:
                     continue
-                finding = _broad(block, settings)
+                cidr = block.get("cidr", "")
+                if _prefix_at_least(cidr, ipv4_min, ipv6_min):
+                    continue
+                finding = _broad(cidr, settings)
                 if finding is not None:
                     path = f"{rule_path}.{peer_field}[{index}].ipBlock.cidr"
                     yield Finding(path, *finding)
 
 
-def _broad(block: IPBlock, settings: ForbidBroadCidrSettings) -> tuple[str, str] | None:
-    """(problem, fix) when the block's cidr is broader than allowed, else None."""
-    network = parse_network(block.cidr)
+def _broad(cidr: str, settings: ForbidBroadCidrSettings) -> tuple[str, str] | None:
+    """(problem, fix) when an ipBlock's ``cidr`` is broader than allowed, else None."""
+    network = parse_network(cidr)
     if network is None:
         return None
     minimum = settings.ipv4_min_prefix if network.version == 4 else settings.ipv6_min_prefix
     if network.prefixlen < minimum and network not in settings.allowed_networks:
         return (
-            f"{block.cidr} is broader than /{minimum} ({_size(network)} addresses)",
+            f"{cidr} is broader than /{minimum} ({_size(network)} addresses)",
             f"use /{minimum} or longer, or add it to allow",
         )
     return None

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from pydantic import Field
 
-from app.netpol import NetworkPolicy
+from app.netpol import NetworkPolicy, is_empty
 from app.rules.base import Action, Context, Finding, Rule, RuleSettings
 from app.rules.traffic import live_rules
 
@@ -30,7 +30,7 @@ class ForbidEmptyPodSelector(Rule[ForbidEmptyPodSelectorSettings]):
     def check(
         self, policy: NetworkPolicy, settings: ForbidEmptyPodSelectorSettings, context: Context
     ) -> Iterable[Finding]:
-        if not policy.spec.pod_selector.is_empty:
+        if not is_empty(policy.pod_selector):
             return
         if next(live_rules(policy), None) is not None:
             yield Finding(

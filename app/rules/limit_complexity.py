@@ -55,7 +55,7 @@ class LimitComplexity(Rule[LimitComplexitySettings]):
         self, policy: NetworkPolicy, settings: LimitComplexitySettings, context: Context
     ) -> Iterable[Finding]:
         for direction, field, _ in DIRECTIONS:
-            count = len(policy.spec.rules(direction))
+            count = len(policy.rules(direction))
             if count > settings.max_rules:
                 yield Finding(
                     f"spec.{field}",
@@ -70,8 +70,9 @@ class LimitComplexity(Rule[LimitComplexitySettings]):
         crowded_rules: list[Finding] = []
         long_excepts: list[Finding] = []
         selectors: list[Finding] = []
-        pod_selector = policy.spec.pod_selector
-        if pod_selector.match_expressions and len(pod_selector.match_expressions) > max_expressions:
+        pod_selector = policy.pod_selector
+        expressions = pod_selector.get("matchExpressions")
+        if expressions and len(expressions) > max_expressions:
             selectors.append(_selector_finding("spec.podSelector", pod_selector, max_expressions))
         cidrs = 0
         for _, rule_path, peer_field, rule in iter_rules(policy):
@@ -87,9 +88,14 @@ class LimitComplexity(Rule[LimitComplexitySettings]):
                     )
                 )
             for index, peer in enumerate(peers):
-                block, pods, namespaces = peer.ip_block, peer.pod_selector, peer.namespace_selector
+                block, pods, namespaces = (
+                    peer.get("ipBlock"),
+                    peer.get("podSelector"),
+                    peer.get("namespaceSelector"),
+                )
                 if block is not None:
-                    excepts = len(block.except_) if block.except_ else 0
+                    except_ = block.get("except")
+                    excepts = len(except_) if except_ else 0
                     cidrs += 1 + excepts
                     if excepts > max_except:
                         long_excepts.append(
@@ -99,18 +105,10 @@ class LimitComplexity(Rule[LimitComplexitySettings]):
                                 "merge adjacent except ranges, or split the cidr into smaller blocks",
                             )
                         )
-                if (
-                    pods is not None
-                    and pods.match_expressions
-                    and len(pods.match_expressions) > max_expressions
-                ):
+                if pods is not None and len(pods.get("matchExpressions") or ()) > max_expressions:
                     where = f"{rule_path}.{peer_field}[{index}].podSelector"
                     selectors.append(_selector_finding(where, pods, max_expressions))
-                if (
-                    namespaces is not None
-                    and namespaces.match_expressions
-                    and len(namespaces.match_expressions) > max_expressions
-                ):
+                if namespaces is not None and len(namespaces.get("matchExpressions") or ()) > max_expressions:
                     where = f"{rule_path}.{peer_field}[{index}].namespaceSelector"
                     selectors.append(_selector_finding(where, namespaces, max_expressions))
         yield from crowded_rules
@@ -127,6 +125,6 @@ class LimitComplexity(Rule[LimitComplexitySettings]):
 def _selector_finding(path: str, selector: LabelSelector, limit: int) -> Finding:
     return Finding(
         f"{path}.matchExpressions",
-        f"{len(selector.match_expressions or ())} matchExpressions exceed the limit of {limit}",
+        f"{len(selector.get('matchExpressions') or ())} matchExpressions exceed the limit of {limit}",
         "label the pods or namespaces for this purpose and match that one label",
     )

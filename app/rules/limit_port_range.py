@@ -37,12 +37,13 @@ class LimitPortRange(Rule[LimitPortRangeSettings]):
     ) -> Iterable[Finding]:
         for _, rule_path, _, rule in iter_rules(policy):
             for index, port in enumerate(rule.ports or ()):
-                if port.end_port is None or not isinstance(port.port, int):
+                number, end_port = port.get("port"), port.get("endPort")
+                if end_port is None or not isinstance(number, int):
                     continue
-                count = port.end_port - port.port + 1
+                count = end_port - number + 1
                 if count > settings.max_ports:
                     yield Finding(
                         f"{rule_path}.ports[{index}].endPort",
-                        f"range {port.port}-{port.end_port} is {count} ports (limit {settings.max_ports})",
+                        f"range {number}-{end_port} is {count} ports (limit {settings.max_ports})",
                         f"narrow it to at most {settings.max_ports} ports",
                     )

@@ -7,7 +7,7 @@ from typing import Final
 
 from pydantic import Field
 
-from app.netpol import NetworkPolicy
+from app.netpol import NetworkPolicy, spec_value
 from app.rules.base import Action, Context, Finding, Rule, RuleSettings
 
 BASELINE_LABEL: Final = "netpol-guard.io/baseline"
@@ -25,7 +25,7 @@ class ProtectBaselineSettings(RuleSettings):
 
 def is_baseline(policy: NetworkPolicy) -> bool:
     """True when the policy carries ``netpol-guard.io/baseline: "true"``."""
-    return (policy.metadata.labels or {}).get(BASELINE_LABEL) == "true"
+    return (policy.metadata.get("labels") or {}).get(BASELINE_LABEL) == "true"
 
 
 class ProtectBaseline(Rule[ProtectBaselineSettings]):
@@ -64,5 +64,5 @@ class ProtectBaseline(Rule[ProtectBaselineSettings]):
             return
         if not is_baseline(policy):
             yield Finding("metadata.labels", f"the {BASELINE_LABEL} label cannot be removed", fix)
-        if policy.spec != old.spec:
+        if spec_value(policy) != spec_value(old):
             yield Finding("spec", "the spec of a baseline policy cannot be changed", fix)

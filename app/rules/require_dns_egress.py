@@ -38,13 +38,13 @@ class RequireDnsEgress(Rule[RequireDnsEgressSettings]):
     def check(
         self, policy: NetworkPolicy, settings: RequireDnsEgressSettings, context: Context
     ) -> Iterable[Finding]:
-        rules = policy.spec.egress or []
-        if EGRESS not in policy.spec.effective_policy_types or not rules:
+        rules = policy.spec.get("egress") or []
+        if EGRESS not in policy.effective_policy_types or not rules:
             return
         missing = [
             protocol
             for protocol in ("UDP", "TCP")
-            if not any(admits_port(rule.ports, DNS_PORT, protocol, DNS_PORT_NAMES) for rule in rules)
+            if not any(admits_port(rule.get("ports"), DNS_PORT, protocol, DNS_PORT_NAMES) for rule in rules)
         ]
         if missing:
             which = " and ".join(missing)

@@ -100,7 +100,7 @@ class RequireLabels(Rule[RequireLabelsSettings]):
     def check(
         self, policy: NetworkPolicy, settings: RequireLabelsSettings, context: Context
     ) -> Iterable[Finding]:
-        labels = policy.metadata.labels or {}
+        labels = policy.metadata.get("labels") or {}
         for requirement in settings.labels:
             problem = requirement.problem_with(labels, "label")
             if problem is not None:
@@ -116,7 +116,7 @@ class RequireAnnotations(Rule[RequireAnnotationsSettings]):
     def check(
         self, policy: NetworkPolicy, settings: RequireAnnotationsSettings, context: Context
     ) -> Iterable[Finding]:
-        annotations = policy.metadata.annotations or {}
+        annotations = policy.metadata.get("annotations") or {}
         for requirement in settings.annotations:
             problem = requirement.problem_with(annotations, "annotation")
             if problem is not None:

@@ -24,7 +24,7 @@ class RequirePolicyTypesSettings(RuleSettings):
 
 
 def _defaulted(policy: NetworkPolicy) -> str:
-    return "[" + ", ".join(policy.spec.effective_policy_types) + "]"
+    return "[" + ", ".join(policy.effective_policy_types) + "]"
 
 
 def _omitted_in_last_applied(annotations: dict[str, str]) -> bool | None:
@@ -68,17 +68,12 @@ def _omitted_in_server_side_apply(managed_fields: list[dict[str, Any]]) -> bool 
 def _omission(policy: NetworkPolicy, context: Context) -> str | None:
     """Where the author left policyTypes out (a phrase for the message), or None."""
     if context.source == "manifest":
-        return (
-            "not set"
-            if policy.spec.policy_types is None
-            else "empty"
-            if not policy.spec.policy_types
-            else None
-        )
+        policy_types = policy.spec.get("policyTypes")
+        return "not set" if policy_types is None else "empty" if not policy_types else None
     meta = policy.metadata
-    if _omitted_in_last_applied(meta.annotations or {}):
+    if _omitted_in_last_applied(meta.get("annotations") or {}):
         return "not set in the applied manifest"
-    if _omitted_in_server_side_apply(meta.managed_fields or []):
+    if _omitted_in_server_side_apply(meta.get("managedFields") or []):
         return "not set in the server-side applied manifest"
     return None
 
@@ -110,7 +105,7 @@ class RequirePolicyTypes(Rule[RequirePolicyTypesSettings]):
                 f"policyTypes {omission}; defaults to {_defaulted(policy)}",
                 f"set it explicitly ({_defaulted(policy)} keeps today's meaning)",
             )
-        effective = policy.spec.effective_policy_types
+        effective = policy.effective_policy_types
         for wanted in settings.must_include:
             if wanted not in effective:
                 yield Finding(
@@ -118,9 +113,9 @@ class RequirePolicyTypes(Rule[RequirePolicyTypesSettings]):
                     f"policyTypes lacks {wanted} (required here)",
                     f"add {wanted} and the {wanted.lower()} rules needed",
                 )
-        if policy.spec.policy_types:
+        if policy.spec.get("policyTypes"):
             for direction, field, _ in DIRECTIONS:
-                if direction not in effective and policy.spec.rules(direction):
+                if direction not in effective and policy.rules(direction):
                     yield Finding(
                         f"spec.{field}",
                         f"rules ignored: policyTypes lacks {direction}",

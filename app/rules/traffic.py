@@ -12,7 +12,14 @@ from functools import lru_cache
 from typing import Final
 
 from app.apivalidation import parse_cidr_sloppy
-from app.netpol import NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule
+from app.netpol import (
+    NetworkPolicy,
+    NetworkPolicyPeer,
+    NetworkPolicyPort,
+    PolicyRule,
+    effective_protocol,
+    is_empty,
+)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -40,7 +47,7 @@ def parse_network(text: str) -> Network | None:
     return ipaddress.IPv6Network((parsed.network, parsed.prefix))
 
 
-def live_rules(policy: NetworkPolicy) -> Iterator[tuple[str, str, str, NetworkPolicyRule]]:
+def live_rules(policy: NetworkPolicy) -> Iterator[tuple[str, str, str, PolicyRule]]:
     """`iter_rules`, restricted to the directions in the effective policyTypes.
 
     A rule whose direction is not in policyTypes is ignored by every network plugin (it admits
@@ -55,26 +62,29 @@ def everything_matcher(peer: NetworkPolicyPeer) -> tuple[str, str] | None:
     Everything means an ipBlock of a whole address family (``0.0.0.0/0`` or ``::/0``) without ``except``,
     or ``namespaceSelector: {}`` with no or an empty ``podSelector`` (every pod in every namespace).
     """
-    block = peer.ip_block
+    block = peer.get("ipBlock")
     if block is not None:
-        network = parse_network(block.cidr)
-        if network is not None and network.prefixlen == 0 and not block.except_:
-            return ".ipBlock.cidr", f"{block.cidr} with no except is every address"
+        cidr = block.get("cidr", "")
+        network = parse_network(cidr)
+        if network is not None and network.prefixlen == 0 and not block.get("except"):
+            return ".ipBlock.cidr", f"{cidr} with no except is every address"
         return None
-    namespaces = peer.namespace_selector
-    everyone = peer.pod_selector is None or peer.pod_selector.is_empty
-    if namespaces is not None and namespaces.is_empty and everyone:
+    namespaces = peer.get("namespaceSelector")
+    pods = peer.get("podSelector")
+    everyone = pods is None or is_empty(pods)
+    if namespaces is not None and is_empty(namespaces) and everyone:
         return ".namespaceSelector", "{} matches every pod in the cluster"
     return None
 
 
 def _covers_protocol(ports: list[NetworkPolicyPort], protocol: str) -> bool:
     for port in ports:
-        if port.effective_protocol != protocol:
+        if effective_protocol(port) != protocol:
             continue
-        if port.port is None:
+        number = port.get("port")
+        if number is None:
             return True
-        if isinstance(port.port, int) and port.port <= 1 and (port.end_port or 0) >= _MAX_PORT:
+        if isinstance(number, int) and number <= 1 and (port.get("endPort") or 0) >= _MAX_PORT:
             return True
     return False
 
@@ -100,13 +110,14 @@ def admits_port(
     if not ports:
         return True
     for port in ports:
-        if port.effective_protocol != protocol:
+        if effective_protocol(port) != protocol:
             continue
-        value = port.port
+        value = port.get("port")
         if value is None or value in names:
             return True
+        end_port = port.get("endPort")
         if isinstance(value, int) and (
-            value == number or (port.end_port is not None and value <= number <= port.end_port)
+            value == number or (end_port is not None and value <= number <= end_port)
         ):
             return True
     return False
