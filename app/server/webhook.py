@@ -98,10 +98,31 @@ def bare_fastapi(routes: list[BaseRoute] | None = None) -> FastAPI:
     )
 
 
-def build_webhook_app(handler: AdmissionHandler, metrics: Metrics, max_request_bytes: int) -> FastAPI:
+def build_webhook_app(handler: AdmissionHandler, metrics: Metrics, max_request_bytes: int) -> WebhookApp:
     """The TLS port's app: `ReviewEndpoint` on ``POST /validate/networkpolicies``, nothing else."""
     endpoint = ReviewEndpoint(handler, metrics, max_request_bytes)
-    return bare_fastapi([Route(VALIDATE_PATH, endpoint=endpoint, methods=["POST"], name="validate")])
+    routes: list[BaseRoute] = [Route(VALIDATE_PATH, endpoint=endpoint, methods=["POST"], name="validate")]
+    return WebhookApp(bare_fastapi(routes), endpoint)
+
+
+class WebhookApp:
+    """The FastAPI app, with its one hot route dispatched ahead of FastAPI's middleware stack.
+
+    Every review passes here; the endpoint reads the raw body, never raises and needs none of the five
+    middleware layers (error pages, exception handlers, body limits, exit stacks, telemetry) that FastAPI
+    wraps around every route: measured under load they cost as much CPU as judging the review. Every
+    other path and method goes to FastAPI, which answers 404/405.
+    """
+
+    def __init__(self, app: FastAPI, endpoint: ReviewEndpoint) -> None:
+        self.app = app
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == VALIDATE_PATH and scope["method"] == "POST":
+            await self.endpoint(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 class ReviewEndpoint:
