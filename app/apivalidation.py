@@ -171,8 +171,6 @@ _SHORT_QUALIFIED_KEY_RE: Final = re.compile(f"(?:{_DNS1123_SUBDOMAIN_FMT}/)?{_QU
 
 _short_key_ok: Final = _SHORT_QUALIFIED_KEY_RE.fullmatch
 _label_value_ok: Final = _LABEL_VALUE_RE.fullmatch
-_subdomain_ok: Final = _DNS1123_SUBDOMAIN_RE.fullmatch
-_label_ok: Final = _DNS1123_LABEL_RE.fullmatch
 
 # Label keys and values recur across selectors, policies and requests. Strings already seen to take
 # the fast path (valid without building any message) are remembered, so a repeat costs one set lookup;
@@ -273,28 +271,27 @@ def _byte_len(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
-def dns1123_subdomain_problems(value: str) -> list[str]:
-    """``IsDNS1123Subdomain``: the detail messages for ``value`` (empty when valid)."""
-    if len(value) <= _DNS1123_SUBDOMAIN_MAX and _subdomain_ok(value) is not None:
+def _dns1123_problems(value: str, max_len: int, pattern: re.Pattern[str], message: str) -> list[str]:
+    """The length and format messages shared by ``IsDNS1123Subdomain`` and ``IsDNS1123Label``."""
+    well_formed = pattern.fullmatch(value) is not None
+    if well_formed and len(value) <= max_len:
         return []
     problems = []
-    if _byte_len(value) > _DNS1123_SUBDOMAIN_MAX:
-        problems.append(_max_len(_DNS1123_SUBDOMAIN_MAX))
-    if _DNS1123_SUBDOMAIN_RE.fullmatch(value) is None:
-        problems.append(_DNS1123_SUBDOMAIN_MSG)
+    if _byte_len(value) > max_len:
+        problems.append(_max_len(max_len))
+    if not well_formed:
+        problems.append(message)
     return problems
+
+
+def dns1123_subdomain_problems(value: str) -> list[str]:
+    """``IsDNS1123Subdomain``: the detail messages for ``value`` (empty when valid)."""
+    return _dns1123_problems(value, _DNS1123_SUBDOMAIN_MAX, _DNS1123_SUBDOMAIN_RE, _DNS1123_SUBDOMAIN_MSG)
 
 
 def dns1123_label_problems(value: str) -> list[str]:
     """``IsDNS1123Label``: the detail messages for ``value`` (empty when valid)."""
-    if len(value) <= _DNS1123_LABEL_MAX and _label_ok(value) is not None:
-        return []
-    problems = []
-    if _byte_len(value) > _DNS1123_LABEL_MAX:
-        problems.append(_max_len(_DNS1123_LABEL_MAX))
-    if _DNS1123_LABEL_RE.fullmatch(value) is None:
-        problems.append(_DNS1123_LABEL_MSG)
-    return problems
+    return _dns1123_problems(value, _DNS1123_LABEL_MAX, _DNS1123_LABEL_RE, _DNS1123_LABEL_MSG)
 
 
 def qualified_name_problems(value: str) -> list[str]:
