@@ -175,6 +175,11 @@ def invalid(value: str, detail: str) -> str:
             id="C7-same-prefix",
         ),
         pytest.param(
+            block("2001:db8::/32", "2001:db8::/32"),
+            [(".except[0]", invalid("2001:db8::/32", NOT_SUBSET), False)],
+            id="C7-same-prefix-ipv6",
+        ),
+        pytest.param(
             block("10.0.0.0/16", "10.0.0.0/8"),
             [(".except[0]", invalid("10.0.0.0/8", NOT_SUBSET), False)],
             id="C7-wider",

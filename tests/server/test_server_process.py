@@ -164,12 +164,15 @@ def test_sigterm_under_load_turns_unready_finishes_in_flight_requests_and_exits_
     unready = threading.Event()
     failures: list[BaseException] = []
     answered = [0] * 4
+    readyz_after_ready: list[int] = []  # the /readyz answer that ended readiness (none: it went away)
 
     def watch_readiness() -> None:
         # What the endpoints controller does: stop routing once /readyz fails.
         while not unready.is_set():
             try:
-                if httpx.get(f"http://127.0.0.1:{probe_port}/readyz", timeout=2).status_code != 200:
+                status = httpx.get(f"http://127.0.0.1:{probe_port}/readyz", timeout=2).status_code
+                if status != 200:
+                    readyz_after_ready.append(status)
                     unready.set()
             except httpx.HTTPError:
                 unready.set()
@@ -202,6 +205,7 @@ def test_sigterm_under_load_turns_unready_finishes_in_flight_requests_and_exits_
     context = trusting(pki.ca_file)
     raw = socket.create_connection(("127.0.0.1", port))
     tls = context.wrap_socket(raw, server_hostname="localhost")
+    tls.settimeout(30)  # a server that never answers fails the test instead of hanging it
     tls.sendall(
         b"POST /validate/networkpolicies HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
         + f"Content-Length: {len(body)}\r\n\r\n".encode()
@@ -223,6 +227,7 @@ def test_sigterm_under_load_turns_unready_finishes_in_flight_requests_and_exits_
     _, stderr = process.communicate(timeout=30)
 
     assert failures == []
+    assert readyz_after_ready == [503], "/readyz must answer 503 while the server drains, not just vanish"
     assert reply.startswith(b"HTTP/1.1 200")
     assert b'"uid":"in-flight"' in reply
     assert process.returncode == 0
