@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.admission.handler import ERROR, INVALID, MISCONFIGURED, AdmissionHandler, Decision
 from app.admission.review import Envelope, uid_from_prefix
-from app.logs import FIELDS
+from app.logs import FIELDS, log_fields
 from app.server.metrics import Metrics
 
 VALIDATE_PATH: Final = "/validate/networkpolicies"
@@ -188,4 +188,4 @@ def log_decision(decision: Decision, seconds: float, body: bytes) -> None:
         fields["detail"] = decision.detail
     if logger.isEnabledFor(logging.DEBUG):
         fields["body"] = body.decode("utf-8", "replace")
-    logger.log(level, "decision", extra={FIELDS: fields})
+    log_fields(logger, level, "decision", fields)
