@@ -7,6 +7,7 @@ server and the CLI only build a `Context` and read the `Verdict`.
 from __future__ import annotations
 
 import gc
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -28,6 +29,7 @@ PROTECT_BASELINE = "protect-baseline"
 # enforces anyway.
 _NOT_OPTABLE = frozenset({API_VALIDATION, PROTECT_BASELINE})
 _DEFAULT_NAMESPACE = "default"
+_MAP_FIELDS = frozenset({"matchLabels", "labels", "annotations"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +205,19 @@ def _evaluate(policy: NetworkPolicy, ruleset: RuleSet, context: Context) -> Verd
     return Verdict(policy=policy.display_name, mode=ruleset.mode, violations=violations)
 
 
+def explain_target(path: str) -> str:
+    """The `kubectl explain` argument documenting the field at ``path`` (``spec.ingress[0].from`` is
+    ``networkpolicy.spec.ingress.from``); a map's keys are not fields, so its path stops at the map."""
+    fields = ["networkpolicy"]
+    for part in re.sub(r"\[\d+\]", "", path).split("."):
+        if not part:
+            continue
+        fields.append(part)
+        if part in _MAP_FIELDS:
+            break
+    return ".".join(fields)
+
+
 def evaluate_document(obj: Any, ruleset: RuleSet, context: Context | None = None) -> Verdict:
     """Decode a parsed manifest and judge it; a shape the API server cannot decode is an api-validation
     violation (the API server answers 400 before any other check could apply).
@@ -229,7 +244,7 @@ def evaluate_document(obj: Any, ruleset: RuleSet, context: Context | None = None
                 path=path,
                 problem=f"the API server cannot decode this field: {message}",
                 fix="use the type the NetworkPolicy API defines for this field "
-                "(see `kubectl explain networkpolicy.spec`)",
+                f"(see `kubectl explain {explain_target(path)}`)",
             )
             for path, message in exc.problems
         )

@@ -11,27 +11,51 @@ from app.rules.base import Action, Context
 
 
 @pytest.mark.parametrize(
-    ("spec", "path"),
+    ("spec", "path", "explain"),
     [
-        pytest.param({"ingress": [{"from": {}}]}, "spec.ingress[0].from", id="object-instead-of-list"),
         pytest.param(
-            {"ingress": [{"ports": [{"endPort": "100"}]}]}, "spec.ingress[0].ports[0].endPort", id="string"
+            {"ingress": [{"from": {}}]},
+            "spec.ingress[0].from",
+            "networkpolicy.spec.ingress.from",
+            id="object-instead-of-list",
         ),
         pytest.param(
-            {"ingress": [{"ports": [{"port": 2**40}]}]}, "spec.ingress[0].ports[0].port", id="huge-int"
+            {"ingress": [{"ports": [{"endPort": "100"}]}]},
+            "spec.ingress[0].ports[0].endPort",
+            "networkpolicy.spec.ingress.ports.endPort",
+            id="string",
         ),
         pytest.param(
-            {"podSelector": {"matchLabels": {"a": True}}}, "spec.podSelector.matchLabels.a", id="bool"
+            {"ingress": [{"ports": [{"port": 2**40}]}]},
+            "spec.ingress[0].ports[0].port",
+            "networkpolicy.spec.ingress.ports.port",
+            id="huge-int",
+        ),
+        pytest.param(
+            {"podSelector": {"matchLabels": {"a": True}}},
+            "spec.podSelector.matchLabels.a",
+            "networkpolicy.spec.podSelector.matchLabels",
+            id="bool-label-value",
         ),
     ],
 )
 def test_undecodable_fields_are_api_validation_denials(
-    ruleset: Any, policy: Any, spec: Any, path: str
+    ruleset: Any, policy: Any, spec: Any, path: str, explain: str
 ) -> None:
     verdict = evaluate_document(policy(spec), ruleset())
     assert [(v.rule, v.path, v.action) for v in verdict.violations] == [("api-validation", path, Action.DENY)]
     assert "cannot decode" in verdict.violations[0].problem
+    assert f"`kubectl explain {explain}`" in verdict.violations[0].fix
     assert verdict.policy == "team-a/web"
+
+
+def test_an_undecodable_metadata_field_points_at_the_metadata_docs(ruleset: Any) -> None:
+    document = {"metadata": {"name": "web", "namespace": "team-a", "labels": {"app": 1}}, "spec": {}}
+
+    [violation] = evaluate_document(document, ruleset()).violations
+
+    assert violation.path == "metadata.labels.app"
+    assert "`kubectl explain networkpolicy.metadata.labels`" in violation.fix
 
 
 @pytest.mark.parametrize(
