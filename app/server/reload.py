@@ -1,4 +1,4 @@
-"""Hot reload of the rules file and the TLS pair: poll content hashes a few seconds apart.
+"""Hot reload of the rules file, the TLS pair and the client CA bundle: poll content hashes.
 
 Kubernetes updates mounted ConfigMaps and Secrets by swapping a symlink, which file-event watchers miss;
 hashing what the paths resolve to now catches every update. A file that changed but does not load keeps
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import ssl
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from app.logs import FIELDS
 from app.ruleset import load_ruleset
 from app.server import metrics as metric_results
 from app.server.metrics import Metrics
-from app.server.tls import reload_pair
+from app.server.tls import ServingTLS, check_client_cas, check_pair
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ class ContentWatch:
 
 
 class Reloader:
-    """Polls the rules file (when one is configured) and the TLS pair, applying good changes."""
+    """Polls the rules file, the TLS pair and the client CA bundle (when configured); applies good changes."""
 
     def __init__(
         self,
@@ -62,20 +61,23 @@ class Reloader:
         handler: AdmissionHandler,
         metrics: Metrics,
         rules_file: Path | None,
-        tls_context: ssl.SSLContext,
+        tls: ServingTLS,
         cert_file: Path,
         key_file: Path,
+        client_ca_file: Path | None = None,
         interval: float,
     ) -> None:
         self.handler = handler
         self.metrics = metrics
         self.rules_file = rules_file
-        self.tls_context = tls_context
+        self.tls = tls
         self.cert_file = cert_file
         self.key_file = key_file
+        self.client_ca_file = client_ca_file
         self.interval = interval
         self.rules_watch = ContentWatch([rules_file]) if rules_file is not None else None
         self.tls_watch = ContentWatch([cert_file, key_file])
+        self.ca_watch = ContentWatch([client_ca_file]) if client_ca_file is not None else None
 
     async def run(self) -> None:
         """Poll forever (cancel the task to stop)."""
@@ -84,11 +86,13 @@ class Reloader:
             self.poll()
 
     def poll(self) -> None:
-        """Check both watches once and reload what changed."""
+        """Check every watch once and reload what changed."""
         if self.rules_watch is not None and self.rules_watch.changed():
             self.reload_rules()
         if self.tls_watch.changed():
             self.reload_tls()
+        if self.ca_watch is not None and self.ca_watch.changed():
+            self.reload_client_cas()
 
     def reload_rules(self) -> None:
         """Load the rules file; keep the current rules when it is broken."""
@@ -116,10 +120,11 @@ class Reloader:
         )
 
     def reload_tls(self) -> None:
-        """Load the new pair into the live context; keep the current pair when the new one is broken."""
+        """Serve the new pair to new handshakes; keep the current pair when the new one is broken."""
         try:
-            pair = reload_pair(self.tls_context, self.cert_file, self.key_file)
-        except (CertificateError, ssl.SSLError, OSError) as exc:
+            pair = check_pair(self.cert_file, self.key_file)
+            self.tls.replace_pair(pair)
+        except CertificateError as exc:
             self.metrics.tls_reloads.labels(result=metric_results.FAILURE).inc()
             logger.error(
                 "the changed TLS certificate or key does not load; still serving the previous pair",
@@ -131,4 +136,25 @@ class Reloader:
         logger.info(
             "TLS certificate reloaded",
             extra={FIELDS: {"cert_file": str(self.cert_file), "not_after": pair.not_after}},
+        )
+
+    def reload_client_cas(self) -> None:
+        """Trust exactly the new client CA bundle; keep the current CAs when the new bundle is broken."""
+        assert self.client_ca_file is not None
+        try:
+            client_cas = check_client_cas(self.client_ca_file)
+            self.tls.replace_client_cas(client_cas)
+        except CertificateError as exc:
+            self.metrics.tls_reloads.labels(result=metric_results.FAILURE).inc()
+            logger.error(
+                "the changed client CA bundle does not load; still trusting the previous client CAs",
+                extra={FIELDS: {"client_ca_file": str(self.client_ca_file), "error": str(exc)}},
+            )
+            return
+        self.metrics.tls_reloads.labels(result=metric_results.SUCCESS).inc()
+        logger.info(
+            "client CA bundle reloaded; new connections must present a certificate from one of these CAs",
+            extra={
+                FIELDS: {"client_ca_file": str(self.client_ca_file), "client_cas": list(client_cas.subjects)}
+            },
         )

@@ -29,7 +29,7 @@ from app.server.metrics import Metrics
 from app.server.probes import build_probe_app
 from app.server.reload import Reloader
 from app.server.state import Readiness
-from app.server.tls import build_context, check_pair
+from app.server.tls import ServingTLS, check_client_cas, check_pair
 from app.server.webhook import VALIDATE_PATH, build_webhook_app
 from app.settings import ServerSettings
 
@@ -106,7 +106,9 @@ class WebhookServer:
         self.settings = settings
         ruleset = load_ruleset(settings.config)
         pair = check_pair(settings.tls_cert_file, settings.tls_private_key_file)
-        self.tls_context = build_context(pair, settings.client_ca_file)
+        client_ca_file = settings.client_ca_file
+        self.tls = ServingTLS(pair, check_client_cas(client_ca_file) if client_ca_file is not None else None)
+        self.tls_context = self.tls.context
         self.metrics = Metrics()
         self.metrics.tls_expiry.set(pair.not_after)
         self.readiness = Readiness(rules_loaded=True, tls_loaded=True)
@@ -115,9 +117,10 @@ class WebhookServer:
             handler=self.handler,
             metrics=self.metrics,
             rules_file=settings.config,
-            tls_context=self.tls_context,
+            tls=self.tls,
             cert_file=settings.tls_cert_file,
             key_file=settings.tls_private_key_file,
+            client_ca_file=client_ca_file,
             interval=settings.reload_interval,
         )
         self.webhook_socket = _bind(settings.host, settings.port, "--port / NETPOL_GUARD_PORT")
