@@ -8,7 +8,7 @@ connections and the ratio; the time to answer a 1.4 MB review; the server's RSS 
 server's CPU use during the load (near 100 % of one core means the server, not wrk, is the bottleneck).
 
 Targets: >= 70 % of the ceiling's throughput, p99 <= 5 ms at 16 connections, 1.4 MB review <= 30 ms,
-RSS <= 120 MB. Run: ``python -m benchmarks.server [--duration S] [--connections N]``.
+RSS <= 120 MB. Run: ``python -m benchmarks.server [--duration S] [--connections N] [--rounds R]``.
 """
 
 from __future__ import annotations
@@ -82,6 +82,39 @@ def serve_bare(port: int, cert: Path, key: Path) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     run_loop(uvicorn.Server(config).serve(sockets=[sock]))
+
+
+# --- the floor: `netpol-guard serve` with judging replaced by a constant answer (`--floor SERVE-ARGS...`) --
+
+
+def serve_floor(serve_args: list[str]) -> int:
+    """Run `netpol-guard serve` whose handler parses the body and allows it unjudged.
+
+    Everything else is the real server (TLS, routing, body limits, the uid echoed, one decision log line,
+    metrics): its throughput is the most any rule set can reach, so the cost of judging shows apart from
+    the cost of the rest.
+    """
+    from app.__main__ import main as netpol_guard
+    from app.admission import handler as admission
+    from app.admission import responses
+    from app.admission.review import Envelope
+    from app.server import runner
+
+    class ConstantAnswer(admission.AdmissionHandler):
+        def handle(self, body: bytes, content_type: str | None) -> admission.Decision:
+            request = orjson.loads(body)["request"]
+            return admission.Decision(
+                Envelope(uid=request["uid"]),
+                responses.allowed(),
+                admission.ALLOWED,
+                request["operation"],
+                request["namespace"],
+                request["name"],
+                request["userInfo"]["username"],
+            )
+
+    runner.AdmissionHandler = ConstantAnswer  # type: ignore[misc]
+    return netpol_guard(["serve", *serve_args])
 
 
 # --- request bodies ----------------------------------------------------------------------------------------
@@ -219,6 +252,18 @@ class Load:
     client_cpu: float
 
 
+def median_load(runs: list[Load]) -> Load:
+    """Each figure's median over ``runs``; errors are summed."""
+    return Load(
+        statistics.median(run.requests_per_second for run in runs),
+        statistics.median(run.p50_ms for run in runs),
+        statistics.median(run.p99_ms for run in runs),
+        sum(run.errors for run in runs),
+        statistics.median(run.server_cpu for run in runs),
+        statistics.median(run.client_cpu for run in runs),
+    )
+
+
 def _ms(text: str) -> float:
     value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -330,11 +375,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per server")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs per server (medians)")
     parser.add_argument("--bare", nargs=3, metavar=("PORT", "CERT", "KEY"), help=argparse.SUPPRESS)
+    parser.add_argument("--floor", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare:
         serve_bare(int(args.bare[0]), Path(args.bare[1]), Path(args.bare[2]))
         return 0
+    if args.floor:
+        return serve_floor(args.floor)
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
         return 2
@@ -361,10 +410,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(
             f"big review: {len(big) / 1e6:.2f} MB; {args.connections} keep-alive connections, "
-            f"{args.duration:.0f} s each"
+            f"{args.rounds} alternating runs of {args.duration:.0f} s per server (medians shown)"
         )
 
-        bare_port = _free_port()
+        bare_port, floor_port, port = _free_port(), _free_port(), _free_port()
         bare_command = [
             sys.executable,
             "-m",
@@ -374,29 +423,48 @@ def main(argv: list[str] | None = None) -> int:
             str(certs.cert_file),
             str(certs.key_file),
         ]
-        with server(bare_command, bare_port, context, tmp / "bare.log") as process:
-            url = f"https://127.0.0.1:{bare_port}{VALIDATE}"
-            run_wrk(url, script, args.connections, 2, process.pid)  # warm-up
-            bare = run_wrk(url, script, args.connections, args.duration, process.pid)
 
-        port, probe_port = _free_port(), _free_port()
-        guard_command = [
-            str(Path(sys.executable).parent / "netpol-guard"), "serve",
-            "--tls-cert-file", str(certs.cert_file), "--tls-private-key-file", str(certs.key_file),
-            "--host", "127.0.0.1", "--port", str(port), "--probe-port", str(probe_port),
-            "--shutdown-delay", "0",
-        ]  # fmt: skip
-        with server(guard_command, port, context, tmp / "serve.log") as process:
-            url = f"https://127.0.0.1:{port}{VALIDATE}"
-            run_wrk(url, script, args.connections, 2, process.pid)  # warm-up
-            guard = run_wrk(url, script, args.connections, args.duration, process.pid)
+        def serve_args(port: int) -> list[str]:
+            return [
+                "--tls-cert-file", str(certs.cert_file), "--tls-private-key-file", str(certs.key_file),
+                "--host", "127.0.0.1", "--port", str(port), "--probe-port", str(_free_port()),
+                "--shutdown-delay", "0",
+            ]  # fmt: skip
+
+        floor_command = [sys.executable, "-m", "benchmarks.server", "--floor", *serve_args(floor_port)]
+        guard_command = [str(Path(sys.executable).parent / "netpol-guard"), "serve", *serve_args(port)]
+        bare_url = f"https://127.0.0.1:{bare_port}{VALIDATE}"
+        floor_url = f"https://127.0.0.1:{floor_port}{VALIDATE}"
+        url = f"https://127.0.0.1:{port}{VALIDATE}"
+        bare_runs: list[Load] = []
+        floor_runs: list[Load] = []
+        guard_runs: list[Load] = []
+        # Both servers stay up (the idle one costs nothing) and the runs alternate, so a slow spell of a
+        # shared machine hits both sides instead of skewing the ratio; medians are reported.
+        with (
+            server(bare_command, bare_port, context, tmp / "bare.log") as bare_process,
+            server(floor_command, floor_port, context, tmp / "floor.log") as floor_process,
+            server(guard_command, port, context, tmp / "serve.log") as process,
+        ):
+            loads = [
+                (bare_url, bare_process.pid, bare_runs),
+                (floor_url, floor_process.pid, floor_runs),
+                (url, process.pid, guard_runs),
+            ]
+            for target, pid, _ in loads:
+                run_wrk(target, script, args.connections, 2, pid)  # warm-up
+            for _ in range(args.rounds):
+                for target, pid, runs in loads:
+                    runs.append(run_wrk(target, script, args.connections, args.duration, pid))
             big_median, big_max, big_decision = time_big(port, context, big, rounds=20)
             rss = _rss_mb(process.pid)
             log_lines = sum(1 for _ in (tmp / "serve.log").open("rb"))
+        bare, floor, guard = median_load(bare_runs), median_load(floor_runs), median_load(guard_runs)
 
     ratio = guard.requests_per_second / bare.requests_per_second
     rows = [
         ("bare uvicorn + TLS + orjson (ceiling)", bare),
+        ("netpol-guard, constant answer (floor)", floor),
         ("netpol-guard serve (default rules)", guard),
     ]
     print()
@@ -409,6 +477,18 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:40} {load.requests_per_second:9.0f} {load.p50_ms:8.2f} {load.p99_ms:8.2f} "
             f"{load.errors:7d} {load.server_cpu:11.0%} {load.client_cpu:8.0%}"
         )
+    spread = ", ".join(
+        f"{b.requests_per_second:.0f}/{f.requests_per_second:.0f}/{g.requests_per_second:.0f}"
+        for b, f, g in zip(bare_runs, floor_runs, guard_runs, strict=True)
+    )
+    print(f"  every round, ceiling/floor/netpol-guard req/s: {spread}")
+    ceiling_us, floor_us, guard_us = (1e6 / load.requests_per_second for load in (bare, floor, guard))
+    print(
+        f"  the floor (no judging; TLS, routing, uid echo, decision log line, metrics) reaches "
+        f"{floor.requests_per_second / bare.requests_per_second:.0%} of the ceiling. Per request: the "
+        f"ceiling {ceiling_us:.0f} us, the rest of netpol-guard {floor_us - ceiling_us:.0f} us, "
+        f"judging {guard_us - floor_us:.0f} us"
+    )
     print()
     checks = [
         (f"throughput vs ceiling: {ratio:.0%}", ratio >= TARGETS["ratio"], f">= {TARGETS['ratio']:.0%}"),
@@ -429,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  [{'ok' if ok else 'MISS'}] {text} (target {target})")
     print(f"  decision log lines written during the run: {log_lines}")
     print(f"  1.4 MB review, in process: {breakdown(big)}")
-    if guard.errors or bare.errors:
+    if guard.errors or floor.errors or bare.errors:
         print("  errors seen under load: see the wrk counts above")
     return 0 if all(ok for _, ok, _ in checks) and not guard.errors else 1
 
