@@ -30,6 +30,8 @@ STDIN: Final = "-"
 STDIN_NAME: Final = "<stdin>"
 MANIFEST_SUFFIXES: Final = frozenset({".yaml", ".yml", ".json"})
 NETWORKING_GROUP: Final = "networking.k8s.io/"
+MAX_ALIAS_EXPANSION: Final = 1_000_000
+"""Nodes YAML aliases may add to one document (a million is far beyond any NetworkPolicy's own size)."""
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # The last segment of a field path: ``.name`` or ``[3]`` (used to fall back to the nearest ancestor).
@@ -98,6 +100,58 @@ def _index_tree(root: Node) -> dict[str, Position]:
                     inner.append((item, child))
         stack.extend(reversed(inner))  # popped in document order
     return index
+
+
+def _expands_beyond(root: Node, budget: int) -> bool:
+    """True when expanding the YAML aliases under ``root`` adds more than ``budget`` nodes, or a
+    collection under it contains itself.
+
+    Aliases make the constructed object share subtrees, so the nodes are few while a walk of the object
+    (decoding, the rules) visits every path: ``[*a, *a, ...]`` nested four deep in a 27 KB file is
+    billions of visits. Counted in one pass over the distinct nodes, each node's expanded size memoised.
+    """
+    sizes: dict[int, int] = {}
+    distinct = 0
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            children = _children(node)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[key] - distinct > budget:
+                return True
+            continue
+        if key in sizes:
+            if sizes[key] < 0:
+                return True  # still being counted: the collection contains itself
+            continue
+        sizes[key] = -1
+        distinct += 1
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node))
+    return False
+
+
+def _judged_parts(root: Node) -> Iterator[Node]:
+    """The ``metadata`` and ``spec`` nodes of a document, or of each item of a ``kind: List``: the parts
+    decoding and the rules walk (other fields are ignored, aliased or not)."""
+    documents = [root]
+    for key, value in root.value if isinstance(root, MappingNode) else ():
+        if isinstance(key, ScalarNode) and key.value == "items" and isinstance(value, SequenceNode):
+            documents.extend(value.value)
+    for document in documents:
+        for key, value in document.value if isinstance(document, MappingNode) else ():
+            if isinstance(key, ScalarNode) and key.value in ("metadata", "spec"):
+                yield value
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
 
 
 class PositionIndex:
@@ -241,6 +295,21 @@ def _parse_yaml(text: str, path: str) -> ManifestFile:
     try:
         while loader.check_node():
             node = loader.get_node()
+            # Aliases need anchors: a document without "&" cannot expand, and skips the count.
+            bomb = (
+                next(
+                    (part for part in _judged_parts(node) if _expands_beyond(part, MAX_ALIAS_EXPANSION)), None
+                )
+                if "&" in text
+                else None
+            )
+            if bomb is not None:
+                line, column = _mark(bomb)
+                problem = (
+                    f"YAML aliases expand this field by more than {MAX_ALIAS_EXPANSION:,} nodes, or a "
+                    "collection contains itself (an alias bomb?); write the values out instead of aliases"
+                )
+                return ManifestFile(path, error=UnreadableManifest(path, problem, line, column))
             collector.add(loader.construct_document(node), node)
     except yaml.YAMLError as exc:
         problem, line, column = _yaml_problem(exc)

@@ -235,3 +235,53 @@ def test_missing_and_unreadable_files_are_errors_and_the_rest_is_still_read(tmp_
     else:
         assert "cannot read the file" in str(results[1].error)
     assert results[2].error is None and len(results[2].policies) == 1
+
+
+def _alias_bomb(width: int) -> str:
+    # Four levels of `width` aliases each under spec: width**4 peers' worth of paths for the decoder.
+    values = ", ".join(["a"] * width)
+    expressions = ", ".join(["{key: k, operator: In, values: *v}"] * width)
+    peers = ", ".join(["{podSelector: {matchExpressions: *m}}"] * width)
+    rules = ", ".join(["{from: *f}"] * width)
+    return textwrap.dedent(
+        f"""\
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {{name: bomb, namespace: shop}}
+        x-values: &v [{values}]
+        x-expressions: &m [{expressions}]
+        x-peers: &f [{peers}]
+        spec:
+          podSelector: {{}}
+          ingress: [{rules}]
+        """
+    )
+
+
+@pytest.mark.timeout(60)  # without the guard, decoding walks the expansion for hours: fail, do not hang
+def test_an_alias_bomb_under_spec_is_an_error_at_the_spec_instead_of_a_hang() -> None:
+    text = _alias_bomb(40)  # 2.6 million expanded nodes from a 6 KB file
+
+    manifest = parse_manifest(text.encode(), "bomb.yaml")
+
+    assert manifest.policies == ()
+    assert manifest.error is not None
+    assert str(manifest.error).startswith("bomb.yaml:8:3: YAML aliases expand")  # where spec's value starts
+    assert "alias bomb" in str(manifest.error)
+
+
+def test_aliases_under_spec_that_expand_modestly_are_read() -> None:
+    text = _alias_bomb(8)  # 4,096 peers: large, but what a generated policy might hold
+
+    policy = _one(text)
+
+    assert len(policy.obj["spec"]["ingress"]) == 8
+    assert len(policy.obj["spec"]["ingress"][7]["from"]) == 8
+
+
+def test_a_spec_that_contains_itself_is_an_error() -> None:
+    text = POLICY.replace("spec:\n", "spec: &self\n  loop: *self\n", 1)
+
+    manifest = parse_manifest(text.encode(), "loop.yaml")
+
+    assert manifest.error is not None and "contains itself" in str(manifest.error)
