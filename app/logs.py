@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, Final
 
 import orjson
@@ -78,13 +79,14 @@ def text_line(
     return line
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per record (`json_line`); an exception becomes a field, never a multi-line
-    traceback on its own."""
+class LineFormatter(logging.Formatter):
+    """One record as one line drawn by ``render`` (`json_line` or `text_line`)."""
+
+    render: Callable[..., str] = staticmethod(json_line)
 
     def format(self, record: logging.LogRecord) -> str:
         exception = self.formatException(record.exc_info) if record.exc_info else None
-        return json_line(
+        return self.render(
             record.created,
             record.levelno,
             record.name,
@@ -94,19 +96,16 @@ class JsonFormatter(logging.Formatter):
         )
 
 
-class TextFormatter(logging.Formatter):
-    """``time level logger: message key=value ...`` for people reading a terminal (`text_line`)."""
+class JsonFormatter(LineFormatter):
+    """One JSON object per record; an exception becomes a field, never a multi-line traceback."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        exception = self.formatException(record.exc_info) if record.exc_info else None
-        return text_line(
-            record.created,
-            record.levelno,
-            record.name,
-            record.getMessage(),
-            getattr(record, FIELDS, None),
-            exception,
-        )
+    render = staticmethod(json_line)
+
+
+class TextFormatter(LineFormatter):
+    """``time level logger: message key=value ...`` for people reading a terminal."""
+
+    render = staticmethod(text_line)
 
 
 def _text_value(value: Any) -> str:
@@ -127,12 +126,11 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def __init__(self, stream: Any, log_format: str) -> None:
         super().__init__(stream)
-        self.render = json_line if log_format == "json" else text_line
-        self.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+        self.formatter: LineFormatter = JsonFormatter() if log_format == "json" else TextFormatter()
 
     def emit_fields(self, levelno: int, name: str, message: str, fields: dict[str, Any]) -> None:
         """Format and write one line from its parts, as `emit` would for the equivalent record."""
-        line = self.render(time.time(), levelno, name, message, fields)
+        line = self.formatter.render(time.time(), levelno, name, message, fields)
         with self.lock:  # type: ignore[union-attr]  # StreamHandler always creates its lock
             try:
                 self.stream.write(line + self.terminator)

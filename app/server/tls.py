@@ -98,9 +98,15 @@ def _pem_path(pem: bytes) -> Iterator[str]:
 
 
 def _load_pair(context: ssl.SSLContext, pair: ServingPair) -> None:
+    """Load ``pair`` into ``context``, or raise `CertificateError` naming the certificate file."""
     # Exactly the bytes that were checked go in, however the files changed since.
-    with _pem_path(pair.cert_pem + b"\n" + pair.key_pem) as path:
-        context.load_cert_chain(path)
+    try:
+        with _pem_path(pair.cert_pem + b"\n" + pair.key_pem) as path:
+            context.load_cert_chain(path)
+    except (ssl.SSLError, OSError) as exc:
+        raise CertificateError(
+            f"{pair.cert_file}: the TLS library refused this certificate and key: {exc}"
+        ) from None
 
 
 def check_pair(cert_file: Path, key_file: Path) -> ServingPair:
@@ -122,12 +128,7 @@ def check_pair(cert_file: Path, key_file: Path) -> ServingPair:
         raise CertificateError(f"{key_file}: this private key does not match the certificate in {cert_file}")
     pair = ServingPair(cert_file, key_file, leaf.not_valid_after_utc.timestamp(), cert_pem, key_pem)
     # The stdlib loader is what the server really uses; prove the pair on a scratch context first.
-    try:
-        _load_pair(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER), pair)
-    except (ssl.SSLError, OSError) as exc:
-        raise CertificateError(
-            f"{cert_file}: the TLS library refused this certificate and key: {exc}"
-        ) from None
+    _load_pair(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER), pair)
     return pair
 
 
@@ -156,12 +157,7 @@ def build_context(pair: ServingPair, client_cas: ClientCAs | None) -> ssl.SSLCon
     """A server context with TLS 1.2 minimum; with ``client_cas`` clients must present a certificate."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    try:
-        _load_pair(context, pair)
-    except (ssl.SSLError, OSError) as exc:
-        raise CertificateError(
-            f"{pair.cert_file}: the TLS library refused this certificate and key: {exc}"
-        ) from None
+    _load_pair(context, pair)
     if client_cas is not None:
         try:
             context.load_verify_locations(cadata=client_cas.pem)
@@ -219,13 +215,8 @@ class ServingTLS:
     def replace_pair(self, pair: ServingPair) -> None:
         """Serve ``pair`` to new handshakes; on `CertificateError` nothing changes."""
         fresh = build_context(pair, self.client_cas)
-        try:
-            # Also kept current in the long-lived context, the one to serve were the callback ever skipped.
-            _load_pair(self.context, pair)
-        except (ssl.SSLError, OSError) as exc:
-            raise CertificateError(
-                f"{pair.cert_file}: the TLS library refused this certificate and key: {exc}"
-            ) from None
+        # Also kept current in the long-lived context, the one to serve were the callback ever skipped.
+        _load_pair(self.context, pair)
         self.pair, self.current = pair, fresh
 
     def replace_client_cas(self, client_cas: ClientCAs) -> None:
