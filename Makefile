@@ -12,7 +12,7 @@ DEV := .dev
 .PHONY: help venv test lint typecheck pytest run bench bench-engine check-example tools manifests e2e clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,7 +60,7 @@ $(TOOLS)/helm: | $(STAMP)
 manifests: $(STAMP) tools ## Regenerate deploy/manifests and the rules part of the chart's values.schema.json
 	$(BIN)/python scripts/render_manifests.py
 
-e2e: $(STAMP) tools ## kind cluster, image build + load, helm install, e2e suite (needs docker, kind, kubectl)
+e2e: $(STAMP) tools ## kind cluster, image build + load, helm install, e2e suite (needs docker, kind, kubectl; Helm 4 from `make tools` or PATH)
 	PATH="$(CURDIR)/$(TOOLS):$$PATH" $(BIN)/pytest -m e2e tests/e2e -v -rs
 
 clean: ## Remove the virtual environment, tools and dev certificates
