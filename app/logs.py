@@ -126,10 +126,11 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def __init__(self, stream: Any, log_format: str) -> None:
         super().__init__(stream)
-        self.formatter: LineFormatter = JsonFormatter() if log_format == "json" else TextFormatter()
+        self.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
 
     def emit_fields(self, levelno: int, name: str, message: str, fields: dict[str, Any]) -> None:
         """Format and write one line from its parts, as `emit` would for the equivalent record."""
+        assert isinstance(self.formatter, LineFormatter)  # `log_fields` checked
         line = self.formatter.render(time.time(), levelno, name, message, fields)
         with self.lock:  # type: ignore[union-attr]  # StreamHandler always creates its lock
             try:
@@ -165,14 +166,15 @@ def log_fields(logger: logging.Logger, level: int, message: str, fields: dict[st
     For the per-request decision line. When the only handler the record would reach is the one
     `configure_logging` installed (the server's normal state), the line is written straight from
     ``fields``: building a `logging.LogRecord` and passing it through the logger hierarchy cost more
-    than the rest of the line (about 8 µs against 3 in-process, three times that under load). Anything
-    else in the way (a handler or filter added later, a test's log capture) gets an ordinary record.
+    than the rest of the line (8.5 µs against 5.5 in a tight loop). Anything else in the way (a handler,
+    filter or formatter added later, a test's log capture) gets an ordinary record.
     """
     handler = _installed
     if (
         handler is not None
         and level >= handler.level
         and not handler.filters
+        and isinstance(handler.formatter, LineFormatter)  # not swapped for another formatter since
         and _reaches_only(logger, handler)
     ):
         handler.emit_fields(level, logger.name, message, fields)

@@ -131,3 +131,12 @@ def test_an_exception_is_one_field_of_one_json_line(configure: Configure) -> Non
     entry = json.loads(line)
     assert entry["level"] == "error" and entry["message"] == "judging failed"
     assert "ValueError: boom" in entry["exception"]
+
+
+def test_a_formatter_set_later_is_used_for_the_decision_line_too(configure: Configure) -> None:
+    stderr = configure("json")
+    logging.getLogger().handlers[0].setFormatter(logging.Formatter("custom: %(message)s"))
+
+    log_fields(logging.getLogger("app.server.webhook"), logging.INFO, "decision", dict(FIELDS_SEEN))
+
+    assert _lines(stderr) == ["custom: decision"]
