@@ -22,6 +22,12 @@ app.kubernetes.io/name: {{ include "netpol-guard.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/* The webhook pods: Deployment selector and template, topology spread, Service, PDB, NetworkPolicy. */}}
+{{- define "netpol-guard.webhookSelectorLabels" -}}
+{{ include "netpol-guard.selectorLabels" . }}
+app.kubernetes.io/component: webhook
+{{- end }}
+
 {{- define "netpol-guard.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{ include "netpol-guard.selectorLabels" . }}
@@ -126,6 +132,17 @@ volumes:
 {{- end }}
 
 {{/*
+The two identities `certs ensure` runs as: the hook Job's (deleted after each hook) and the CronJob's
+(lives with the release). Each gets a ServiceAccount, a Role and a ClusterRole, bound by name.
+Use as `range $variant := include "netpol-guard.certsIdentities" . | fromYamlArray`.
+*/}}
+{{- define "netpol-guard.certsIdentities" -}}
+{{- $fullname := include "netpol-guard.fullname" . }}
+- {name: {{ printf "%s-certs-hook" $fullname | quote }}, hook: true}
+- {name: {{ printf "%s-certs" $fullname | quote }}, hook: false}
+{{- end }}
+
+{{/*
 RBAC for `certs ensure`: exactly the Secret and the webhook configuration, by name. `create` on
 Secrets cannot be limited by name (RBAC sees no name on a create); it is granted in the release
 namespace only, for the first run or a deleted Secret. Call with (dict "root" $ "name" NAME "hook" BOOL).
@@ -142,4 +159,19 @@ annotations:
   helm.sh/hook-weight: "-10"
   helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 {{- end }}
+{{- end }}
+
+{{/*
+Name, labels and hook annotations of the `helm test` objects; the RBAC ones (weight "-5") exist before
+the pod (weight "0") starts. Call with (dict "root" $ "weight" WEIGHT).
+*/}}
+{{- define "netpol-guard.testMetadata" -}}
+name: {{ include "netpol-guard.fullname" .root }}-test
+labels:
+  {{- include "netpol-guard.labels" .root | nindent 2 }}
+  app.kubernetes.io/component: test
+annotations:
+  helm.sh/hook: test
+  helm.sh/hook-weight: {{ .weight | quote }}
+  helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 {{- end }}
