@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -22,22 +24,43 @@ NAMESPACE = "guard-system"
 CRD_KINDS = {"ServiceMonitor", "Certificate", "Issuer"}
 
 
-def find_helm() -> str | None:
-    local = ROOT / ".tools" / "helm"
-    if local.is_file() and os.access(local, os.X_OK):
-        return str(local)
-    return shutil.which("helm")
+def _load_manifests_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "render_manifests", ROOT / "scripts" / "render_manifests.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("render_manifests", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+# scripts/render_manifests.py (`make manifests`): the tests find Helm and render exactly as it does.
+manifests_script = _load_manifests_script()
+
+
+def _helm_problem(found: str | None) -> str | None:
+    if found is None:
+        return "no helm binary: run `make tools` (extracts helm v4 into .tools/helm)"
+    try:
+        version = run_helm(found, "version", "--short")
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{found} does not run here ({exc}): run `make tools` (it replaces a .tools/helm that fails)"
+    if version.returncode != 0:
+        return f"{found} does not run here: {version.stderr.strip()}"
+    return None
 
 
 @pytest.fixture(scope="session")
 def helm() -> str:
-    found = find_helm()
-    if found is None:
-        message = "no helm binary: run `make tools` (extracts helm v4 into .tools/helm)"
+    found = manifests_script.find_helm()
+    problem = _helm_problem(found)
+    if problem is not None:
         if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+            pytest.fail(problem)
+        pytest.skip(problem)
+    assert found is not None
+    return str(found)
 
 
 def run_helm(helm: str, *args: str) -> subprocess.CompletedProcess[str]:
