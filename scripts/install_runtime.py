@@ -33,12 +33,16 @@ def install_dependencies(env: Path) -> None:
 
     The Dockerfile sets PIP_NO_CACHE_DIR=1 (no cache in the image); the tests reuse pip's cache."""
     venv.EnvBuilder(with_pip=True, clear=True).create(env)
-    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
-        "dependencies"
-    ]
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     # --only-binary: the runtime must never need a compiler, now or when a dependency changes.
-    # setuptools and wheel build the project in the next step (no build isolation: no download there).
-    _pip(env, "install", "--only-binary=:all:", *dependencies, "setuptools>=68", "wheel")
+    # The build requirements build the project in the next step (no build isolation: no download there).
+    _pip(
+        env,
+        "install",
+        "--only-binary=:all:",
+        *pyproject["project"]["dependencies"],
+        *pyproject["build-system"]["requires"],
+    )
 
 
 def install_project(env: Path) -> None:
