@@ -9,10 +9,12 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-# Dependencies first: this layer is rebuilt only when pyproject.toml changes.
-COPY pyproject.toml README.md ./
+# Dependencies first: this layer is rebuilt only when pyproject.toml (or the install script) changes.
+COPY pyproject.toml ./
 COPY scripts/install_runtime.py scripts/
 RUN python scripts/install_runtime.py /opt/venv deps
+# README.md is the package's long description: needed to build the project, not its dependencies.
+COPY README.md ./
 COPY app/ app/
 RUN python scripts/install_runtime.py /opt/venv project
 

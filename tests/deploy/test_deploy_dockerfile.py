@@ -77,6 +77,9 @@ def test_the_build_stage_installs_dependencies_before_copying_the_source() -> No
     deps = next(i for i, (key, value) in enumerate(keys) if key == "RUN" and value.endswith("deps"))
     source = next(i for i, (key, value) in enumerate(keys) if key == "COPY" and value.startswith("app/"))
     assert deps < source
+    # The dependency layer is rebuilt only when what it reads changes (not on a README or source edit).
+    before_deps = {source for key, value in keys[:deps] if key == "COPY" for source in value.split()[:-1]}
+    assert before_deps == {"pyproject.toml", "scripts/install_runtime.py"}
     assert "PIP_NO_CACHE_DIR=1" in " ".join(build.values("ENV"))
     assert not any(
         BUILD_TOOLS.search(value) for value in build.values("RUN") if "install_runtime.py" not in value
