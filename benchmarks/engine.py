@@ -106,7 +106,8 @@ def large_policy(peers: int) -> dict[str, Any]:
     return policy
 
 
-def _peers_for_size(target_bytes: int) -> int:
+def peers_for_size(target_bytes: int) -> int:
+    """How many peers make `large_policy` about ``target_bytes`` of JSON."""
     per_peer = len(orjson.dumps(large_policy(1000))) / 1000
     return int(target_bytes / per_peer)
 
@@ -162,7 +163,7 @@ def main() -> None:
 
     print(f"  breakdown (us): {_breakdown(typical, ruleset, 2000)}")
 
-    peers = _peers_for_size(1 << 20)
+    peers = peers_for_size(1 << 20)
     large = large_policy(peers)
     size = len(orjson.dumps(large))
     large_us = median_us(_judge(large, ruleset), repeat=9, number=3)

@@ -35,9 +35,9 @@ from typing import Any
 
 import httpx
 import orjson
-import yaml
 
-from benchmarks.engine import large_policy
+from app.manifests import read_manifests
+from benchmarks.engine import large_policy, peers_for_size
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "real"
@@ -120,15 +120,6 @@ def serve_floor(serve_args: list[str]) -> int:
 # --- request bodies ----------------------------------------------------------------------------------------
 
 
-def _documents(path: Path) -> Iterator[Any]:
-    with path.open(encoding="utf-8") as handle:
-        for document in yaml.safe_load_all(handle):
-            if isinstance(document, dict) and document.get("kind") == "List":
-                yield from document.get("items") or []
-            else:
-                yield document
-
-
 def review(obj: dict[str, Any], uid: str, *, last_applied: bool = True) -> bytes:
     """A CREATE review of ``obj``, as `kubectl apply` sends it (with the last-applied annotation) or not."""
     obj = json.loads(json.dumps(obj))
@@ -168,10 +159,9 @@ def corpus_reviews() -> list[bytes]:
         ]
     index = json.loads((CORPUS / "index.json").read_text())
     bodies = []
-    for entry in index["files"]:
-        for document in _documents(CORPUS / entry["file"]):
-            if isinstance(document, dict) and document.get("kind") == "NetworkPolicy":
-                bodies.append(review(document, f"bench-{len(bodies)}"))
+    for manifest in read_manifests([str(CORPUS / entry["file"]) for entry in index["files"]]):
+        for document in manifest.policies:
+            bodies.append(review(document.obj, f"bench-{len(bodies)}"))
     return bodies
 
 
@@ -181,8 +171,7 @@ def big_review() -> bytes:
     No last-applied annotation: the API server caps annotations at 256 KiB, so objects this large arrive
     from `kubectl create` or server-side apply.
     """
-    per_peer = len(orjson.dumps(large_policy(1000))) / 1000
-    peers = int(BIG_TARGET_BYTES / per_peer)
+    peers = peers_for_size(BIG_TARGET_BYTES)
     body = review(large_policy(peers), "big", last_applied=False)
     while len(body) > BIG_TARGET_BYTES:
         peers -= 10
