@@ -111,7 +111,9 @@ def test_the_service_routes_port_443_to_the_servers_tls_port(render: Render) -> 
     service = one(objects, "Service")
     https = next(port for port in service["spec"]["ports"] if port["name"] == "https")
     assert (https["port"], https["targetPort"]) == (443, "https")
-    container = one(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    pod = one(objects, "Deployment")["spec"]["template"]
+    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    container = pod["spec"]["containers"][0]
     assert {"name": "https", "containerPort": 8443, "protocol": "TCP"} in container["ports"]
     assert "--port=8443" in container["args"] and "--probe-port=9090" in container["args"]
 
@@ -339,7 +341,11 @@ def test_optional_objects_render_only_when_enabled(render: Render) -> None:
     options = render(OPTIONS)
     monitor = one(options, "ServiceMonitor")
     assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+    service_labels = one(options, "Service")["metadata"]["labels"]
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service_labels.items()
     policy = one(options, "NetworkPolicy")
+    pod_labels = one(options, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
     assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"] and policy["spec"]["egress"] == []
     assert policy["metadata"]["namespace"] == NAMESPACE  # never judged: the webhook skips its own namespace
     pod = one(options, "Deployment")["spec"]["template"]["spec"]
