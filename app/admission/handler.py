@@ -246,7 +246,7 @@ def _judged(request: ReviewRequest, policy: NetworkPolicy, verdict: Verdict, rul
 
 
 def _decode(obj: Any, field: str, request: ReviewRequest) -> NetworkPolicy:
-    if not isinstance(obj, dict):
+    if obj is None:  # any other non-object is reported by the decoder as the wrong shape
         raise ReviewError(
             f"request.{field} is missing: a {request.operation} review of a NetworkPolicy must carry it",
             uid=request.uid,
