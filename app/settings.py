@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.errors import SettingsError
@@ -56,6 +57,14 @@ class ServerSettings(BaseSettings):
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("config", "tls_cert_file", "tls_private_key_file", "client_ca_file", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        # An empty value (often NETPOL_GUARD_X="" from a template) would otherwise be the path ".".
+        if isinstance(value, str) and not value.strip():
+            raise PydanticCustomError("empty_path", "must name a file, not be empty")
+        return value
 
 
 def flag_name(field: str) -> str:

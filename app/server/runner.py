@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
 import signal
@@ -73,8 +74,14 @@ def _bind(host: str, port: int, flag: str) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # Listening now, not when uvicorn starts: SO_REUSEADDR lets two sockets bind one port until one
+        # listens, and uvloop does not report a failed listen (--probe-port equal to --port served probes
+        # only, and reported ready).
+        sock.listen()
     except OSError as exc:
         sock.close()
+        if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+            flag = "--host / NETPOL_GUARD_HOST"  # the address is wrong, not the port
         raise SettingsError(f"{flag}: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.set_inheritable(True)
     return sock
@@ -111,7 +118,7 @@ class WebhookServer:
         self.tls_context = self.tls.context
         self.metrics = Metrics()
         self.metrics.tls_expiry.set(pair.not_after)
-        self.readiness = Readiness(rules_loaded=True, tls_loaded=True)
+        self.readiness = Readiness()
         self.handler = AdmissionHandler(ruleset)
         self.reloader = Reloader(
             handler=self.handler,

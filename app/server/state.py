@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 @dataclass
 class Readiness:
-    """Ready when the rules and the TLS pair are loaded, the webhook listens, and no SIGTERM arrived."""
+    """Ready when the webhook listens and no SIGTERM arrived.
 
-    rules_loaded: bool = False
-    tls_loaded: bool = False
+    The rules and the TLS pair need no flag: they are loaded before the server is built (a failure is a
+    start-up error) and a broken reload keeps the last good ones, so neither is ever missing while serving.
+    """
+
     serving: bool = False
     shutting_down: bool = False
 
@@ -19,10 +21,6 @@ class Readiness:
         problems = []
         if self.shutting_down:
             problems.append("shutting down")
-        if not self.rules_loaded:
-            problems.append("rules not loaded")
-        if not self.tls_loaded:
-            problems.append("TLS certificate not loaded")
         if not self.serving:
             problems.append("webhook port not listening yet")
         return problems

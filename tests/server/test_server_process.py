@@ -88,6 +88,35 @@ def test_settings_come_from_netpol_guard_environment_variables_and_bad_values_ex
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        ((), {"NETPOL_GUARD_CONFIG": ""}, "--config / NETPOL_GUARD_CONFIG: must name a file"),
+        ((), {"NETPOL_GUARD_CLIENT_CA_FILE": ""}, "--client-ca-file / NETPOL_GUARD_CLIENT_CA_FILE"),
+        (("--port", "{port}", "--probe-port", "{port}"), {}, "--probe-port / NETPOL_GUARD_PROBE_PORT"),
+        (("--host", "nosuch.invalid"), {}, "--host / NETPOL_GUARD_HOST"),
+    ],
+    ids=["empty-config-variable", "empty-client-ca-variable", "probe-port-same-as-port", "unknown-host"],
+)
+def test_a_bad_start_up_setting_is_one_line_naming_its_flag_and_exit_2(
+    netpol_guard: list[str],
+    serving_pair: tuple[Path, Path],
+    args: tuple[str, ...],
+    env: dict[str, str],
+    named: str,
+) -> None:
+    port = str(free_port())
+    tls = ("--tls-cert-file", str(serving_pair[0]), "--tls-private-key-file", str(serving_pair[1]))
+    host = () if "--host" in args else ("--host", "127.0.0.1")
+    given = tuple(arg.format(port=port) for arg in args)
+
+    result = _serve(netpol_guard, *tls, *host, *given, env=env)
+
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert named in result.stderr
+
+
 def test_required_tls_flags_are_named_when_missing(netpol_guard: list[str]) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("NETPOL_GUARD_")}
     result = subprocess.run([*netpol_guard, "serve"], capture_output=True, text=True, env=env, timeout=60)
