@@ -60,7 +60,7 @@ async def read_body(receive: Receive, limit: int, declared: int | None) -> tuple
         size += len(chunk)
         if prefix is None:
             if size > limit:
-                prefix = b"".join(chunks)[:_UID_PREFIX_BYTES] or chunk[:_UID_PREFIX_BYTES]
+                prefix = b"".join([*chunks, chunk[:_UID_PREFIX_BYTES]])[:_UID_PREFIX_BYTES]
                 chunks.clear()
             else:
                 chunks.append(chunk)
