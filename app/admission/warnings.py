@@ -32,13 +32,11 @@ def shorten(text: str, limit: int = HARD_LIMIT) -> str:
 
 def warning_lines(violation: Violation) -> list[str]:
     """One line when the rendered violation is short, else a problem line and a fix line."""
-    full = violation.render()
-    if violation.grandfathered:
-        full = f"{full} (already present before this update)"
+    note = " (already present before this update)" if violation.grandfathered else ""
+    full = violation.render() + note
     if len(full) <= PREFERRED:
         return [full]
     where = f" {violation.path}:" if violation.path else ""
-    note = " (already present before this update)" if violation.grandfathered else ""
     problem = f"[{violation.rule}]{where} {violation.problem.rstrip('.')}{note}."
     fix = f"[{violation.rule}] Fix: {violation.fix}"
     return [shorten(problem), shorten(fix)]
