@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -39,7 +38,7 @@ rules:
 def example(name: str) -> dict[str, Any]:
     """A fresh copy of deploy/examples/admissionreview-<name>.json."""
     data: dict[str, Any] = json.loads((EXAMPLES / f"admissionreview-{name}.json").read_text())
-    return copy.deepcopy(data)
+    return data
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 import logging
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -84,9 +84,28 @@ def test_a_body_over_the_limit_gets_413_echoing_the_uid(start_server: Start) -> 
     assert response["uid"] == "too-big"
     assert response["allowed"] is False
     assert response["status"]["code"] == 413
+    assert response["status"]["reason"] == "RequestEntityTooLarge"
     assert "4096" in response["status"]["message"]
     # The connection stays usable for the next review.
     assert running.post(review_bytes("good", uid="after")).json()["response"]["uid"] == "after"
+
+
+def test_a_chunked_body_over_the_limit_without_a_content_length_gets_413_too(start_server: Start) -> None:
+    running = start_server(max_request_bytes=4096)
+    body = review_bytes("good", uid="chunked-big")
+    padding = b" " * 2048  # JSON whitespace: the body stays a valid review, only too large
+
+    def chunks() -> Iterator[bytes]:  # an iterator: httpx sends it chunked, with no Content-Length
+        yield body
+        for _ in range(8):
+            yield padding
+
+    with running.client() as client:
+        reply = client.post(VALIDATE, content=chunks(), headers={"content-type": "application/json"})
+
+    response = reply.json()["response"]
+    assert "content-length" not in reply.request.headers
+    assert (response["uid"], response["status"]["code"]) == ("chunked-big", 413)
 
 
 def test_a_body_just_under_the_limit_is_judged(start_server: Start) -> None:
