@@ -275,14 +275,21 @@ def _item_locator(node: Node | Callable[[], Node | None] | None, position: int) 
     return locate
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> tuple[str, int, int]:
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[str, int, int]:
+    if isinstance(exc, yaml.reader.ReaderError):
+        # No mark, and the offset is in bytes (libyaml) or characters (pure Python): the reader stops at
+        # the first character it refuses, so that character's first occurrence is the place.
+        offset = max(text.find(chr(exc.character)), 0)
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        return f"not valid YAML: {exc.reason} (U+{exc.character:04X}); remove it", line, column
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
-    text = f"not valid YAML: {problem}" + (f" ({context})" if context else "")
+    message = f"not valid YAML: {problem}" + (f" ({context})" if context else "")
     if mark is None:
-        return text, 0, 0
-    return text, mark.line + 1, mark.column + 1
+        return message, 0, 0
+    return message, mark.line + 1, mark.column + 1
 
 
 def _parse_yaml(text: str, path: str) -> ManifestFile:
@@ -312,7 +319,7 @@ def _parse_yaml(text: str, path: str) -> ManifestFile:
                 return ManifestFile(path, error=UnreadableManifest(path, problem, line, column))
             collector.add(loader.construct_document(node), node)
     except yaml.YAMLError as exc:
-        problem, line, column = _yaml_problem(exc)
+        problem, line, column = _yaml_problem(exc, text)
         return ManifestFile(path, error=UnreadableManifest(path, problem, line, column))
     except RecursionError:
         return ManifestFile(path, error=UnreadableManifest(path, "not valid YAML: nested too deeply"))
@@ -382,7 +389,8 @@ def parse_manifest(data: bytes, path: str) -> ManifestFile:
 def expand_paths(paths: Sequence[str]) -> Iterator[str | UnreadableManifest]:
     """Files to read, in a stable order: each argument in turn, directories walked recursively and sorted.
 
-    A path that does not exist is yielded as an `UnreadableManifest`; ``-`` (stdin) is yielded as is.
+    A path that does not exist, or a directory that cannot be listed, is yielded as an
+    `UnreadableManifest`; ``-`` (stdin) is yielded as is.
     """
     seen: set[str] = set()
     for path in paths:
@@ -390,7 +398,9 @@ def expand_paths(paths: Sequence[str]) -> Iterator[str | UnreadableManifest]:
             yield path
         elif os.path.isdir(path):
             for found in _walk(path):
-                if os.path.realpath(found) not in seen:
+                if isinstance(found, UnreadableManifest):
+                    yield found
+                elif os.path.realpath(found) not in seen:
                     seen.add(os.path.realpath(found))
                     yield found
         elif os.path.exists(path):
@@ -401,12 +411,22 @@ def expand_paths(paths: Sequence[str]) -> Iterator[str | UnreadableManifest]:
             yield UnreadableManifest(path, "no such file or directory")
 
 
-def _walk(directory: str) -> Iterator[str]:
-    for parent, dirs, files in os.walk(directory):
+def _walk(directory: str) -> Iterator[str | UnreadableManifest]:
+    # os.walk skips a directory it cannot list unless told: that would pass CI without checking it.
+    failures: list[OSError] = []
+    for parent, dirs, files in os.walk(directory, onerror=failures.append):
+        yield from _unlisted(failures)
         dirs.sort()
         for name in sorted(files):
             if Path(name).suffix.lower() in MANIFEST_SUFFIXES:
                 yield os.path.join(parent, name)
+    yield from _unlisted(failures)
+
+
+def _unlisted(failures: list[OSError]) -> Iterator[UnreadableManifest]:
+    for exc in failures:
+        yield UnreadableManifest(str(exc.filename), f"cannot read the directory: {exc.strerror or exc}")
+    failures.clear()
 
 
 def read_manifests(paths: Sequence[str], stdin: BinaryIO | None = None) -> Iterator[ManifestFile]:

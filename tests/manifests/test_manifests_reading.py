@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -138,8 +140,13 @@ def test_json_list_items_get_their_own_positions() -> None:
         (b'{"kind": "NetworkPolicy",\n "spec": }', "bad.json", "bad.json:2:10: not valid JSON"),
         (b"kind: NetworkPolicy\nmetadata: {name: caf\xe9}\n", "latin1.yaml", "latin1.yaml:2:21: not UTF-8"),
         (b"kind: !vault |\n  xyz\n", "tag.yaml", "tag.yaml:1:7: not valid YAML"),
+        (
+            'kind: NetworkPolicy\nmetadata: {name: "\u00e9\x07"}\n'.encode(),
+            "control.yaml",
+            "control.yaml:2:20: not valid YAML: control characters are not allowed (U+0007)",
+        ),
     ],
-    ids=["yaml-syntax", "tab-indent", "json-syntax", "not-utf8", "unknown-tag"],
+    ids=["yaml-syntax", "tab-indent", "json-syntax", "not-utf8", "unknown-tag", "control-character"],
 )
 def test_broken_file_is_an_error_with_its_line(data: bytes, path: str, expected: str) -> None:
     manifest = parse_manifest(data, path)
@@ -235,6 +242,41 @@ def test_missing_and_unreadable_files_are_errors_and_the_rest_is_still_read(tmp_
     else:
         assert "cannot read the file" in str(results[1].error)
     assert results[2].error is None and len(results[2].policies) == 1
+
+
+def test_a_file_the_os_refuses_to_read_is_an_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locked = tmp_path / "locked.yaml"
+    locked.write_text(POLICY)
+
+    def refuse(self: Path) -> bytes:  # root ignores mode bits, so refuse as the OS would
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    (result,) = read_manifests([str(locked)])
+
+    assert str(result.error) == f"{locked}: cannot read the file: Permission denied"
+
+
+def test_a_directory_that_cannot_be_listed_is_an_error_not_silently_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "p.yaml").write_text(POLICY)
+    (tmp_path / "open.yaml").write_text(POLICY)
+    scandir = os.scandir
+
+    def refuse_locked(path: str) -> Any:  # root ignores mode bits, so refuse as the OS would
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", path)
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse_locked)
+    results = list(read_manifests([str(tmp_path)]))
+
+    assert [Path(m.path).name for m in results] == ["open.yaml", "locked"]
+    assert str(results[1].error) == f"{tmp_path / 'locked'}: cannot read the directory: Permission denied"
 
 
 def _alias_bomb(width: int) -> str:
