@@ -14,7 +14,6 @@ from typing import Any, Final
 import orjson
 
 from app import __version__
-from app.engine import API_VALIDATION
 from app.manifests import STDIN_NAME
 from app.report.catalog import RuleEntry, catalog
 from app.report.results import CheckReport, FileResult
@@ -53,12 +52,6 @@ def _descriptor(entry: RuleEntry) -> dict[str, Any]:
         "defaultConfiguration": {"level": LEVELS[Action(entry.default_action)]},
         "properties": {"tags": ["kubernetes", "networkpolicy"]},
     }
-
-
-def _extra_descriptor(rule_id: str) -> dict[str, Any]:
-    # api-validation lives in the engine, not necessarily in the registry; results still need a rule.
-    text = "What the Kubernetes API server itself rejects." if rule_id == API_VALIDATION else rule_id
-    return {"id": rule_id, "shortDescription": {"text": text}, "defaultConfiguration": {"level": "error"}}
 
 
 def _region(line: int, column: int) -> dict[str, int]:
@@ -116,14 +109,9 @@ def _notifications(report: CheckReport) -> list[dict[str, Any]]:
 
 def sarif_document(report: CheckReport) -> dict[str, Any]:
     """The SARIF log as plain data."""
+    # Every finding's rule is in the catalog: the engine only runs registered rules.
     rules = [_descriptor(entry) for entry in catalog()]
     rule_index = {rule["id"]: position for position, rule in enumerate(rules)}
-    for file in report.files:
-        for policy in file.policies:
-            for finding in policy.findings:
-                if finding.violation.rule not in rule_index:
-                    rule_index[finding.violation.rule] = len(rules)
-                    rules.append(_extra_descriptor(finding.violation.rule))
     notifications = _notifications(report)
     return {
         "$schema": SARIF_SCHEMA,
