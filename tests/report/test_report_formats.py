@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import xml.etree.ElementTree as ET
@@ -211,3 +212,28 @@ def test_every_format_mentions_every_finding_and_no_traceback(name: str) -> None
     output = RENDERERS[name](_report(*ALL))
     assert "forbid-allow-all" in output and "require-ports" in output
     assert "Traceback" not in output
+
+
+def test_a_policy_in_an_exempt_namespace_is_reported_as_not_checked_in_every_format(tmp_path: Path) -> None:
+    exempt = tmp_path / "exempt.yaml"
+    exempt.write_text(
+        (SAMPLES / "denied.yaml").read_text().replace("namespace: shop", "namespace: kube-system")
+    )
+    report = check_files([str(exempt)], load_ruleset(None))
+
+    assert (report.exit_code, report.summary.exempt, report.summary.denials) == (0, 1, 0)
+    assert f"{exempt}:2:1: note: kube-system/open not checked: " in render_text(report)
+    (policy,) = json.loads(render_json(report))["files"][0]["policies"]
+    assert policy["exempt"] and policy["findings"] == []
+    case = ET.fromstring(render_junit(report)).find("testsuite/testcase")
+    assert case is not None and case.find("skipped") is not None
+    assert json.loads(render_sarif(report))["runs"][0]["results"] == []
+
+
+def test_sarif_names_stdin_with_a_valid_relative_uri() -> None:
+    (result,) = json.loads(
+        render_sarif(
+            check_files(["-"], load_ruleset(None), stdin=io.BytesIO((SAMPLES / "denied.yaml").read_bytes()))
+        )
+    )["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"] == {"uri": "stdin"}
