@@ -9,17 +9,37 @@ import json
 from typing import Any
 
 
+class ClusterUnreachable(Exception):
+    """No usable cluster configuration, or no answer from the API server; the message says which."""
+
+
 def connect() -> Any:
     """An ``ApiClient`` with in-cluster ServiceAccount credentials, or the local kubeconfig outside a
-    cluster. Typed as Any: the client's generated signatures differ between releases."""
+    cluster. Typed as Any: the client's generated signatures differ between releases.
+
+    Raises `ClusterUnreachable` naming the kubeconfig when neither can be loaded.
+    """
     from kubernetes import client, config
 
     loader: Any = config
     try:
         loader.load_incluster_config()
     except loader.ConfigException:
-        loader.load_kube_config()
+        try:
+            loader.load_kube_config()
+        except Exception as exc:  # a broken kubeconfig raises ConfigException, OSError, YAML or type errors
+            where = loader.KUBE_CONFIG_DEFAULT_LOCATION  # $KUBECONFIG or ~/.kube/config, as read
+            raise ClusterUnreachable(
+                f"not inside a cluster, and the kubeconfig {where} cannot be loaded: {exc}"
+            ) from None
     return client.ApiClient()
+
+
+def transport_errors() -> tuple[type[Exception], ...]:
+    """What a client call raises when no HTTP answer came back (refused, TLS failure, timeout)."""
+    from urllib3.exceptions import HTTPError
+
+    return (OSError, HTTPError)
 
 
 def status_message(body: Any) -> str:

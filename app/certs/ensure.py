@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from app.certs.plan import (
+    CA_LIFETIME_FACTOR,
     RenewalPlan,
     StoredCertificates,
     issue,
@@ -36,7 +37,7 @@ from app.certs.plan import (
     plan_renewal,
     service_names,
 )
-from app.kubeapi import connect, status_message
+from app.kubeapi import ClusterUnreachable, connect, status_message, transport_errors
 
 _ATTEMPTS = 3
 _SECRET_LABELS = {"app.kubernetes.io/name": "netpol-guard", "app.kubernetes.io/component": "webhook-tls"}
@@ -212,6 +213,7 @@ class KubernetesClusterApi:
         self._core: Any = client.CoreV1Api(api_client)
         self._admission: Any = client.AdmissionregistrationV1Api(api_client)
         self._api_exception: type[Exception] = client.exceptions.ApiException
+        self._unreachable = transport_errors()
 
     @classmethod
     def from_environment(cls) -> KubernetesClusterApi:
@@ -232,7 +234,7 @@ class KubernetesClusterApi:
             if status == 403:
                 hint = "; check the Role/ClusterRole the chart binds to this ServiceAccount"
             raise ClusterApiError(f"{what}: HTTP {status}: {message}{hint}") from None
-        except OSError as exc:
+        except self._unreachable as exc:
             raise ClusterApiError(f"{what}: cannot reach the Kubernetes API: {exc}") from None
         return json.loads(response.data) if response is not None and response.data else {}
 
@@ -312,6 +314,17 @@ def _b64decode(value: str) -> bytes:
 
 def request_from_args(args: argparse.Namespace) -> EnsureRequest:
     """Validate the CLI flags; raises ValueError naming the flag."""
+    from app.apivalidation import dns1123_label_problems, dns1123_subdomain_problems
+
+    for flag, value, problems in (
+        ("--namespace", args.namespace, dns1123_label_problems),
+        ("--secret", args.secret, dns1123_subdomain_problems),
+        ("--webhook", args.webhook, dns1123_subdomain_problems),
+        ("--service", args.service, dns1123_label_problems),
+    ):
+        found = problems(value)
+        if found:
+            raise ValueError(f"{flag} {value!r} is not a valid Kubernetes name: {found[0]}")
     try:
         validity = parse_duration(args.validity)
     except ValueError as exc:
@@ -320,6 +333,13 @@ def request_from_args(args: argparse.Namespace) -> EnsureRequest:
         renew_before = parse_duration(args.renew_before)
     except ValueError as exc:
         raise ValueError(f"--renew-before: {exc}") from None
+    try:
+        dt.datetime.now(dt.UTC) + validity * CA_LIFETIME_FACTOR
+    except OverflowError:
+        raise ValueError(
+            f"--validity ({args.validity}) is too long: the CA lives {CA_LIFETIME_FACTOR} times as long, "
+            "and a certificate cannot end after the year 9999"
+        ) from None
     if renew_before >= validity:
         raise ValueError(
             f"--renew-before ({args.renew_before}) must be shorter than --validity ({args.validity}), "
@@ -344,16 +364,9 @@ def run(args: argparse.Namespace, api: ClusterApi | None = None) -> int:
         return 2
     try:
         result = ensure(api or KubernetesClusterApi.from_environment(), request)
-    except ClusterApiError as exc:
+    except (ClusterApiError, ClusterUnreachable) as exc:
         print(f"netpol-guard certs ensure: {exc}", file=sys.stderr)
         return 1
-    except Exception as exc:  # kubeconfig/in-cluster config errors come from several places
-        if type(exc).__module__.startswith("kubernetes"):
-            print(
-                f"netpol-guard certs ensure: cannot configure the Kubernetes client: {exc}", file=sys.stderr
-            )
-            return 1
-        raise
     for line in result.describe(request):
         print(line)
     return 0

@@ -39,7 +39,10 @@ def parse_duration(text: str) -> dt.timedelta:
             f"{text!r} is not a duration: use a positive whole number followed by d, h, m or s "
             "(e.g. 365d, 12h)"
         )
-    return dt.timedelta(**{_UNITS[match["unit"]]: int(match["count"])})
+    try:
+        return dt.timedelta(**{_UNITS[match["unit"]]: int(match["count"])})
+    except OverflowError:
+        raise ValueError(f"{text!r} is too long a duration") from None
 
 
 def service_names(service: str, namespace: str) -> tuple[str, ...]:
@@ -117,12 +120,16 @@ def _ca_problem(stored: StoredCertificates, now: dt.datetime, renew_before: dt.t
     return None
 
 
-def _serving_problem(
+def serving_problem(
     stored: StoredCertificates,
     names: Sequence[str],
     now: dt.datetime,
     renew_before: dt.timedelta,
 ) -> str | None:
+    """Why the stored serving pair will not do for ``names`` until ``renew_before`` from ``now``, or None.
+
+    Also what `certs dev` asks of the files it would keep.
+    """
     certs = load_certificates(stored.tls_crt)
     if not certs:
         return "tls.crt is missing or not a PEM certificate"
@@ -156,9 +163,9 @@ def plan_renewal(
     if ca_problem is not None:
         # A new CA invalidates the serving certificate, whatever its own state.
         return RenewalPlan(rotate_ca=True, reissue_serving=True, reasons=(ca_problem,))
-    serving_problem = _serving_problem(stored, names, now, renew_before)
-    if serving_problem is not None:
-        return RenewalPlan(rotate_ca=False, reissue_serving=True, reasons=(serving_problem,))
+    problem = serving_problem(stored, names, now, renew_before)
+    if problem is not None:
+        return RenewalPlan(rotate_ca=False, reissue_serving=True, reasons=(problem,))
     return RenewalPlan(rotate_ca=False, reissue_serving=False)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from app.kubeapi import connect, status_message
+from app.kubeapi import ClusterUnreachable, connect, status_message, transport_errors
 
 EXPECTED_RULE = "forbid-allow-all"
 _POLICY_NAME = "netpol-guard-selftest"
@@ -159,10 +159,14 @@ def judge_good(outcome: Outcome) -> str | None:
     return f"the well-formed policy was refused with HTTP {outcome.status}: {outcome.message}"
 
 
-def run_selftest(api: PolicyApi, ruleset: Any, args: argparse.Namespace) -> list[tuple[str, str | None]]:
+def run_selftest(
+    api: PolicyApi,
+    ruleset: Any,
+    args: argparse.Namespace,
+    labels: dict[str, str],
+    annotations: dict[str, str],
+) -> list[tuple[str, str | None]]:
     """Both dry runs; each entry is (what was checked, problem or None)."""
-    labels = _pairs(args.label, "--label")
-    annotations = _pairs(args.annotation, "--annotation")
     expect = expectation_for_bad_policy(ruleset, args.namespace)
     bad = api.dry_run_create(args.namespace, bad_policy(args.namespace, labels, annotations))
     good = api.dry_run_create(args.namespace, good_policy(args.namespace, labels, annotations))
@@ -190,6 +194,7 @@ class KubernetesPolicyApi:
 
         self._api: Any = client.NetworkingV1Api(connect())
         self._api_exception: type[Exception] = client.exceptions.ApiException
+        self._unreachable = transport_errors()
 
     def dry_run_create(self, namespace: str, policy: dict[str, Any]) -> Outcome:
         try:
@@ -202,6 +207,8 @@ class KubernetesPolicyApi:
                 message=status_message(getattr(exc, "body", "")) or str(exc),
                 warnings=_warnings(getattr(exc, "headers", None)),
             )
+        except self._unreachable as exc:
+            raise ClusterUnreachable(f"cannot reach the Kubernetes API: {exc}") from None
         return Outcome(status=int(response.status), warnings=_warnings(response.headers))
 
 
@@ -220,19 +227,18 @@ def run(args: argparse.Namespace, api: PolicyApi | None = None) -> int:
     if EXPECTED_RULE not in REGISTRY:
         print(f"netpol-guard selftest: this build has no {EXPECTED_RULE} rule to test with", file=sys.stderr)
         return 2
-    try:
+    try:  # flags and the rules file first: a bad one is exit 2, whether or not a cluster answers
+        labels = _pairs(args.label, "--label")
+        annotations = _pairs(args.annotation, "--annotation")
         ruleset = load_ruleset(args.config)
-        if api is None:
-            api = KubernetesPolicyApi()
-        results = run_selftest(api, ruleset, args)
     except (RulesFileError, ValueError) as exc:
         print(f"netpol-guard selftest: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # kubeconfig / in-cluster configuration errors
-        if type(exc).__module__.startswith(("kubernetes", "urllib3")):
-            print(f"netpol-guard selftest: cannot reach the Kubernetes API: {exc}", file=sys.stderr)
-            return 1
-        raise
+    try:
+        results = run_selftest(api or KubernetesPolicyApi(), ruleset, args, labels, annotations)
+    except ClusterUnreachable as exc:
+        print(f"netpol-guard selftest: {exc}", file=sys.stderr)
+        return 1
     for what, problem in results:
         print(f"ok    {what}" if problem is None else f"FAIL  {what}: {problem}")
     return 0 if all(problem is None for _, problem in results) else 1

@@ -219,8 +219,20 @@ def test_run_exits_one_when_writes_keep_conflicting(capsys: pytest.CaptureFixtur
         ({"validity": "1y"}, "--validity: '1y' is not a duration"),
         ({"renew_before": "soon"}, "--renew-before: 'soon' is not a duration"),
         ({"validity": "30d", "renew_before": "30d"}, "must be shorter than --validity"),
+        ({"validity": "99999999999999d"}, "--validity: '99999999999999d' is too long a duration"),
+        ({"validity": "400000d"}, "--validity (400000d) is too long: the CA lives 10 times as long"),
+        ({"service": "web hook"}, "--service 'web hook' is not a valid Kubernetes name"),
+        ({"namespace": ""}, "--namespace '' is not a valid Kubernetes name"),
     ],
-    ids=["bad-validity", "bad-renew-before", "window-as-long-as-validity"],
+    ids=[
+        "bad-validity",
+        "bad-renew-before",
+        "window-as-long-as-validity",
+        "beyond-timedelta",
+        "ca-beyond-year-9999",
+        "service-not-a-dns-label",
+        "empty-namespace",
+    ],
 )
 def test_run_rejects_bad_flags_with_exit_two(
     overrides: dict[str, str], message: str, capsys: pytest.CaptureFixture[str]

@@ -10,9 +10,14 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import os
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +25,7 @@ import pytest
 pytest.importorskip("kubernetes")
 from kubernetes import client
 
-from app.certs.ensure import ConflictError, EnsureRequest, KubernetesClusterApi, ensure
+from app.certs.ensure import ClusterApiError, ConflictError, EnsureRequest, KubernetesClusterApi, ensure
 from app.certs.plan import load_certificates
 
 SECRETS = "/api/v1/namespaces/guard/secrets"
@@ -176,3 +181,31 @@ def test_a_missing_object_reads_as_none(server: FakeApiServer) -> None:
     api = adapter(server)
     assert api.read_secret("guard", "absent") is None
     assert api.read_webhook("absent") is None
+
+
+def test_an_api_server_that_does_not_answer_is_an_error_naming_the_call() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    configuration = client.Configuration()
+    configuration.host = f"http://127.0.0.1:{port}"
+    configuration.retries = 0
+    api = KubernetesClusterApi(client.ApiClient(configuration))
+    with pytest.raises(ClusterApiError, match=r"^get Secret guard/x: cannot reach the Kubernetes API: "):
+        api.read_secret("guard", "x")
+
+
+def test_a_broken_kubeconfig_exits_one_naming_the_file_without_a_traceback(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("[1, 2]\n")  # YAML, but not a kubeconfig
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_SERVICE")}
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "certs", "ensure", "--namespace", "guard", "--secret", "tls",
+         "--webhook", "validate.netpol-guard.io", "--service", "netpol-guard"],
+        env={**env, "KUBECONFIG": str(kubeconfig)},
+        cwd=Path(__file__).parents[2],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert f"the kubeconfig {kubeconfig} cannot be loaded" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -6,6 +6,7 @@ import argparse
 
 import pytest
 
+from app.cli import selftest
 from app.cli.selftest import (
     EXPECTED_RULE,
     Expect,
@@ -18,6 +19,7 @@ from app.cli.selftest import (
     run,
 )
 from app.engine import evaluate_document
+from app.kubeapi import ClusterUnreachable
 from app.rules import REGISTRY
 from app.rules.base import Context
 from app.ruleset import load_ruleset, parse_ruleset_text
@@ -155,3 +157,26 @@ def test_selftest_fails_when_the_webhook_is_not_there(capsys: pytest.CaptureFixt
 def test_selftest_rejects_a_malformed_label_flag(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(_args(label=["no-equals-sign"]), api=FakePolicyApi(DENIAL, Outcome(201))) == 2
     assert "--label 'no-equals-sign': expected KEY=VALUE" in capsys.readouterr().err
+
+
+def test_a_malformed_flag_exits_2_before_any_cluster_is_contacted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def connect() -> None:
+        raise AssertionError("a bad flag must be reported before connecting")
+
+    monkeypatch.setattr(selftest, "KubernetesPolicyApi", connect)
+    assert run(_args(annotation=["=value"])) == 2
+    assert "--annotation '=value': expected KEY=VALUE" in capsys.readouterr().err
+
+
+class UnreachableApi:
+    def dry_run_create(self, namespace: str, policy: dict[str, object]) -> Outcome:
+        raise ClusterUnreachable("cannot reach the Kubernetes API: connection refused")
+
+
+def test_an_unreachable_cluster_exits_1_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(_args(), api=UnreachableApi()) == 1
+    assert capsys.readouterr().err == (
+        "netpol-guard selftest: cannot reach the Kubernetes API: connection refused\n"
+    )
