@@ -45,6 +45,19 @@ def _san(name: str) -> x509.GeneralName:
         return x509.DNSName(name)
 
 
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a serving certificate's name, or None: an IP address, or a DNS name (a
+    leading ``*.`` wildcard allowed; ASCII only, as certificates hold names in their ``xn--`` form)."""
+    from app.apivalidation import dns1123_subdomain_problems
+
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        problems = dns1123_subdomain_problems(name.lower().removeprefix("*."))
+        return f"not an IP address or a DNS name: {problems[0]}" if problems else None
+    return None
+
+
 def issue_ca(common_name: str, validity: dt.timedelta, *, now: dt.datetime | None = None) -> KeyPair:
     """A self-signed CA that can only sign end-entity certificates (path length 0)."""
     now = now or dt.datetime.now(dt.UTC)

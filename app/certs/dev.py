@@ -13,12 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-
-from app.certs.authority import issue_ca, issue_serving, san_names
+from app.certs.authority import issue_ca, issue_serving
+from app.certs.plan import StoredCertificates, serving_problem
 
 DEFAULT_NAMES: Final = ("localhost", "127.0.0.1")
 CA_VALIDITY: Final = dt.timedelta(days=365)
@@ -39,25 +35,13 @@ class DevCertificates:
 
 def _still_good(ca_file: Path, cert_file: Path, key_file: Path, names: Sequence[str]) -> bool:
     try:
-        ca = x509.load_pem_x509_certificate(ca_file.read_bytes())
-        cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
-        key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError):
+        stored = StoredCertificates(
+            tls_crt=cert_file.read_bytes(), tls_key=key_file.read_bytes(), ca_crt=ca_file.read_bytes()
+        )
+    except OSError:
         return False
-    if key.public_key() != cert.public_key():
-        return False  # a key from another run would make `serve` refuse to start
-    if not set(names) <= san_names(cert):
-        return False
-    if cert.not_valid_after_utc - dt.datetime.now(dt.UTC) < _MIN_REMAINING:
-        return False
-    public = ca.public_key()
-    if not isinstance(public, ec.EllipticCurvePublicKey) or cert.signature_hash_algorithm is None:
-        return False
-    try:
-        public.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
-    except InvalidSignature:
-        return False
-    return True
+    # A key from another run would make `serve` refuse to start; a CA that did not sign it, fail TLS.
+    return serving_problem(stored, names, dt.datetime.now(dt.UTC), _MIN_REMAINING) is None
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:

@@ -28,12 +28,31 @@ def run(args: argparse.Namespace) -> int:
         ensure = importlib.import_module("app.certs.ensure")
         code: int = ensure.run(args)
         return code
-    return _dev(Path(args.out), args.host)
+    return _dev(args.out, args.host)
 
 
-def _dev(out: Path, hosts: list[str]) -> int:
+def _dev_flag_problem(out: str, hosts: list[str]) -> str | None:
+    from app.certs.authority import name_problem
+
+    if not out:
+        return "--out is empty: name the directory to write ca.crt, tls.crt and tls.key into"
+    if Path(out).exists() and not Path(out).is_dir():
+        return f"--out {out} is a file: name a directory"
+    for host in hosts:
+        problem = name_problem(host)
+        if problem is not None:
+            return f"--host {host!r}: {problem}"
+    return None
+
+
+def _dev(out_flag: str, hosts: list[str]) -> int:
     from app.certs.dev import write_dev_certificates
 
+    problem = _dev_flag_problem(out_flag, hosts)
+    if problem is not None:
+        print(f"netpol-guard certs dev: {problem}", file=sys.stderr)
+        return 2
+    out = Path(out_flag)
     try:
         result = write_dev_certificates(out, hosts)
     except (OSError, ValueError) as exc:
