@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from app.admission.handler import AdmissionHandler
 from app.engine import API_VALIDATION, evaluate_document
+from app.manifests import read_manifests
 from app.netpol import PolicyShapeError, decode_policy
 from app.rules.base import Action, Context
 from app.ruleset import load_ruleset
@@ -59,27 +58,16 @@ def test_the_capture_corpus_is_not_empty_when_present() -> None:
     assert len(_review_files()) >= 8
 
 
-def _documents(path: Path) -> Iterator[Any]:
-    with path.open(encoding="utf-8") as handle:
-        for document in yaml.safe_load_all(handle):
-            if isinstance(document, dict) and document.get("kind") == "List":
-                yield from document.get("items") or []
-            else:
-                yield document
-
-
 def _policies() -> list[tuple[str, dict[str, Any]]]:
     if not REAL.is_dir():
         return []
     index = json.loads((REAL / "index.json").read_text())
-    found = []
-    for entry in index["files"]:
-        if entry["yaml_error"]:
-            continue
-        for number, document in enumerate(_documents(REAL / entry["file"])):
-            if isinstance(document, dict) and document.get("kind") == "NetworkPolicy":
-                found.append((f"{entry['file']}#{number}", document))
-    return found
+    files = [str(REAL / entry["file"]) for entry in index["files"] if not entry["yaml_error"]]
+    return [
+        (f"{Path(manifest.path).relative_to(REAL)}#{number}", document.obj)
+        for manifest in read_manifests(files)
+        for number, document in enumerate(manifest.policies)
+    ]
 
 
 def _api_defaults(manifest: dict[str, Any]) -> dict[str, Any]:
