@@ -24,6 +24,9 @@ from functools import lru_cache
 from typing import Final, NamedTuple
 
 from app.netpol import (
+    EGRESS,
+    INGRESS,
+    PROTOCOLS,
     IPBlock,
     LabelSelector,
     NetworkPolicy,
@@ -31,6 +34,7 @@ from app.netpol import (
     NetworkPolicyPort,
     NetworkPolicySpec,
     ObjectMeta,
+    iter_ip_blocks,
 )
 
 
@@ -586,9 +590,8 @@ def validate_label_selector(
 
 # --- ports -----------------------------------------------------------------------------------------
 
-_PROTOCOLS: Final = ("TCP", "UDP", "SCTP")
-_PROTOCOL_SET: Final = frozenset(_PROTOCOLS)
-_PROTOCOLS_DETAIL: Final = "supported values: " + ", ".join(f'"{p}"' for p in _PROTOCOLS)
+_PROTOCOL_SET: Final = frozenset(PROTOCOLS)
+_PROTOCOLS_DETAIL: Final = "supported values: " + ", ".join(f'"{p}"' for p in PROTOCOLS)
 _PORT_RANGE: Final = "must be between 1 and 65535, inclusive"
 _PORT_NAME_CHARSET: Final = re.compile("[-a-z0-9]+")
 _PORT_NAME_LETTER: Final = re.compile("[a-z]")
@@ -749,7 +752,7 @@ class ParsedCIDR(NamedTuple):
         """What an API server with ``StrictIPCIDRValidation`` rejects (one message at most)."""
         if self.noncanonical_digits:
             return "must not have leading 0s in IP or prefix length"
-        if self.bits == 128 and self.address >> 32 == 0xFFFF:
+        if self.ipv4_mapped:
             return "must not have an IPv4-mapped IPv6 address"
         if self.address & ~self.mask:
             return "must not have bits set beyond the prefix length"
@@ -1081,7 +1084,7 @@ def validate_peer(
         )
 
 
-_POLICY_TYPES: Final = ("Ingress", "Egress")
+_POLICY_TYPES: Final = (INGRESS, EGRESS)
 _POLICY_TYPES_DETAIL: Final = 'supported values: "Ingress", "Egress"'
 _POLICY_TYPE_CASE: Final = {kind.lower(): kind for kind in _POLICY_TYPES}
 
@@ -1150,7 +1153,7 @@ def validate_policy(policy: NetworkPolicy, options: ValidationOptions = CREATE_O
 
 
 def _old_cidrs(policy: NetworkPolicy) -> Iterable[str]:
-    for _, block in policy.ip_block_entries:
+    for _, block in iter_ip_blocks(policy):
         yield block.get("cidr", "")
         yield from block.get("except") or ()
 

@@ -25,6 +25,8 @@ from app.errors import NetpolGuardError
 INGRESS: Final = "Ingress"
 EGRESS: Final = "Egress"
 DEFAULT_PROTOCOL: Final = "TCP"
+PROTOCOLS: Final = ("TCP", "UDP", "SCTP")
+"""Every protocol a NetworkPolicy port may name (the API server rejects any other)."""
 
 _INT32_MIN: Final = -(2**31)
 _INT32_MAX: Final = 2**31 - 1
@@ -168,7 +170,7 @@ class NetworkPolicy:
     same value.)
     """
 
-    __slots__ = ("_ip_blocks", "_live_rules", "_rules", "_selectors", "metadata", "obj", "spec")
+    __slots__ = ("_live_rules", "_rules", "metadata", "obj", "spec")
 
     def __init__(self, obj: NetworkPolicyObject) -> None:
         self.obj = obj
@@ -176,8 +178,6 @@ class NetworkPolicy:
         self.metadata: ObjectMeta = obj.get("metadata") or {}
         self._rules: tuple[RuleEntry, ...] | None = None
         self._live_rules: tuple[RuleEntry, ...] | None = None
-        self._selectors: tuple[tuple[str, LabelSelector], ...] | None = None
-        self._ip_blocks: tuple[tuple[str, IPBlock], ...] | None = None
 
     @property
     def pod_selector(self) -> LabelSelector:
@@ -220,20 +220,6 @@ class NetworkPolicy:
             self._live_rules = tuple(entry for entry in self.rule_entries if entry[0] in live)
         return self._live_rules
 
-    @property
-    def selector_entries(self) -> tuple[tuple[str, LabelSelector], ...]:
-        """spec.podSelector and every peer selector, with paths."""
-        if self._selectors is None:
-            self._selectors = _walk_selectors(self)
-        return self._selectors
-
-    @property
-    def ip_block_entries(self) -> tuple[tuple[str, IPBlock], ...]:
-        """Every ipBlock peer, with its path."""
-        if self._ip_blocks is None:
-            self._ip_blocks = _walk_ip_blocks(self)
-        return self._ip_blocks
-
 
 def display_name(namespace: str | None, name: str | None) -> str:
     """How an object is named to people: ``namespace/name``, just the name when no namespace is known,
@@ -267,35 +253,6 @@ def _walk_rules(spec: NetworkPolicySpec) -> tuple[RuleEntry, ...]:
     return tuple(entries)
 
 
-def _walk_selectors(policy: NetworkPolicy) -> tuple[tuple[str, LabelSelector], ...]:
-    found: list[tuple[str, LabelSelector]] = [("spec.podSelector", policy.pod_selector)]
-    append = found.append
-    for _, rule_path, peer_field, rule in policy.rule_entries:
-        if not rule.peers:
-            continue
-        where = f"{rule_path}.{peer_field}["
-        for index, peer in enumerate(rule.peers):
-            pod_selector, namespace_selector = peer.get("podSelector"), peer.get("namespaceSelector")
-            if pod_selector is not None:
-                append((f"{where}{index}].podSelector", pod_selector))
-            if namespace_selector is not None:
-                append((f"{where}{index}].namespaceSelector", namespace_selector))
-    return tuple(found)
-
-
-def _walk_ip_blocks(policy: NetworkPolicy) -> tuple[tuple[str, IPBlock], ...]:
-    found: list[tuple[str, IPBlock]] = []
-    for _, rule_path, peer_field, rule in policy.rule_entries:
-        if not rule.peers:
-            continue
-        where = f"{rule_path}.{peer_field}["
-        for index, peer in enumerate(rule.peers):
-            block = peer.get("ipBlock")
-            if block is not None:
-                found.append((f"{where}{index}].ipBlock", block))
-    return tuple(found)
-
-
 def iter_rules(policy: NetworkPolicy) -> Iterator[RuleEntry]:
     """Yield ``(direction, rule path, peer field, rule)`` for every ingress and egress rule."""
     return iter(policy.rule_entries)
@@ -303,12 +260,23 @@ def iter_rules(policy: NetworkPolicy) -> Iterator[RuleEntry]:
 
 def iter_selectors(policy: NetworkPolicy) -> Iterator[tuple[str, LabelSelector]]:
     """Yield ``(path, selector)`` for spec.podSelector and every peer selector."""
-    return iter(policy.selector_entries)
+    yield "spec.podSelector", policy.pod_selector
+    for _, rule_path, peer_field, rule in policy.rule_entries:
+        for index, peer in enumerate(rule.peers or ()):
+            pod_selector, namespace_selector = peer.get("podSelector"), peer.get("namespaceSelector")
+            if pod_selector is not None:
+                yield f"{rule_path}.{peer_field}[{index}].podSelector", pod_selector
+            if namespace_selector is not None:
+                yield f"{rule_path}.{peer_field}[{index}].namespaceSelector", namespace_selector
 
 
 def iter_ip_blocks(policy: NetworkPolicy) -> Iterator[tuple[str, IPBlock]]:
     """Yield ``(path, ipBlock)`` for every ipBlock peer."""
-    return iter(policy.ip_block_entries)
+    for _, rule_path, peer_field, rule in policy.rule_entries:
+        for index, peer in enumerate(rule.peers or ()):
+            block = peer.get("ipBlock")
+            if block is not None:
+                yield f"{rule_path}.{peer_field}[{index}].ipBlock", block
 
 
 def _selector_value(selector: LabelSelector | None) -> object:

@@ -13,6 +13,7 @@ from typing import Final
 
 from app.apivalidation import parse_cidr_sloppy
 from app.netpol import (
+    PROTOCOLS,
     NetworkPolicy,
     NetworkPolicyPeer,
     NetworkPolicyPort,
@@ -23,7 +24,6 @@ from app.netpol import (
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-PROTOCOLS: Final = ("TCP", "UDP", "SCTP")
 _MAX_PORT: Final = 65535
 
 
