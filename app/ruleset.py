@@ -126,6 +126,9 @@ def _describe(error: Any) -> str:
         return "unknown key"
     if error["type"] == "missing":
         return "required key is missing"
+    if error["type"] in ("model_type", "dict_type"):
+        # pydantic's own text names our model classes, which mean nothing to the file's author.
+        return "must be a mapping of keys to values"
     message: str = error["msg"]
     return message.removeprefix("Value error, ")
 

@@ -74,6 +74,19 @@ HEADER = "apiVersion: netpol-guard.io/v1alpha1\nkind: RuleSet\n"
             id="unknown-action",
         ),
         pytest.param("mode: strict\n", "mode", "'enforce', 'warn' or 'audit'", id="unknown-mode"),
+        pytest.param("rules: []\n", "rules", "must be a mapping", id="rules-as-a-list"),
+        pytest.param(
+            "rules:\n  forbid-allow-all:\n",
+            "rules.forbid-allow-all",
+            "must be a mapping",
+            id="rule-left-empty",
+        ),
+        pytest.param(
+            "rules:\n  require-labels:\n    labels: [team]\n",
+            "rules.require-labels.labels[0]",
+            "must be a mapping",
+            id="requirement-as-a-string",
+        ),
     ],
 )
 def test_invalid_rules_files_name_the_file_and_key_path(
