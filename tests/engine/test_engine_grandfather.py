@@ -18,9 +18,7 @@ def spec(*ingress: Any) -> dict[str, Any]:
     return {"podSelector": WEB, "policyTypes": ["Ingress"], "ingress": list(ingress)}
 
 
-def update(
-    policy: Any, old: dict[str, Any] | None, new: dict[str, Any], operation: Any = "UPDATE"
-) -> Context:
+def update(policy: Any, old: dict[str, Any] | None, operation: Any = "UPDATE") -> Context:
     return Context(
         source="admission",
         operation=operation,
@@ -49,6 +47,12 @@ def update(
         ),
         pytest.param(
             spec(LB, {}),
+            spec({}, {}),
+            [("spec.ingress[0]", Action.DENY, False), ("spec.ingress[1]", Action.WARN, True)],
+            id="a-copy-inserted-before-a-kept-violation-is-the-one-that-denies",
+        ),
+        pytest.param(
+            spec(LB, {}),
             spec({}, LB),
             [("spec.ingress[0]", Action.WARN, True)],
             id="reordered-rules-still-warn",
@@ -63,7 +67,7 @@ def test_update_grandfathers_only_what_the_old_object_had(
     new: dict[str, Any],
     expected: list[tuple[str, Action, bool]],
 ) -> None:
-    verdict = evaluate(decode_policy(policy(new)), ruleset(), update(policy, old, new))
+    verdict = evaluate(decode_policy(policy(new)), ruleset(), update(policy, old))
     assert [(v.path, v.action, v.grandfathered) for v in verdict.violations] == expected
 
 
@@ -71,7 +75,7 @@ def test_a_new_violation_of_another_rule_still_denies_next_to_a_grandfathered_on
     ruleset: Any, policy: Any
 ) -> None:
     old, new = spec({}), {**spec({}), "policyTypes": ["Ingress", "Egress"], "egress": [{}]}
-    verdict = evaluate(decode_policy(policy(new)), ruleset(), update(policy, old, new))
+    verdict = evaluate(decode_policy(policy(new)), ruleset(), update(policy, old))
     assert [(v.path, v.action) for v in verdict.violations] == [
         ("spec.ingress[0]", Action.WARN),
         ("spec.egress[0]", Action.DENY),
@@ -91,21 +95,19 @@ def test_a_new_violation_of_another_rule_still_denies_next_to_a_grandfathered_on
 def test_grandfathering_needs_the_setting_an_update_and_the_old_object(
     ruleset: Any, policy: Any, grandfather: bool, operation: str, has_old: bool, action: Action
 ) -> None:
-    context = update(policy, spec({}) if has_old else None, spec({}), operation)
+    context = update(policy, spec({}) if has_old else None, operation)
     verdict = evaluate(decode_policy(policy(spec({}))), ruleset(grandfatherExisting=grandfather), context)
     assert [v.action for v in verdict.violations] == [action]
 
 
 def test_grandfathered_denial_in_audit_mode_is_audit(ruleset: Any, policy: Any) -> None:
-    verdict = evaluate(
-        decode_policy(policy(spec({}))), ruleset(mode="audit"), update(policy, spec({}), spec({}))
-    )
+    verdict = evaluate(decode_policy(policy(spec({}))), ruleset(mode="audit"), update(policy, spec({})))
     assert [(v.action, v.grandfathered) for v in verdict.violations] == [(Action.AUDIT, True)]
 
 
 def test_warnings_are_not_marked_grandfathered(ruleset: Any, policy: Any) -> None:
     every_pod = {**spec(LB), "podSelector": {}}
-    verdict = evaluate(decode_policy(policy(every_pod)), ruleset(), update(policy, every_pod, every_pod))
+    verdict = evaluate(decode_policy(policy(every_pod)), ruleset(), update(policy, every_pod))
     assert [(v.rule, v.action, v.grandfathered) for v in verdict.violations] == [
         ("forbid-empty-pod-selector", Action.WARN, False)
     ]
