@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from app.engine import evaluate_document
+from app.engine import evaluate, evaluate_document
+from app.netpol import decode_policy
 from app.rules.base import Context
 
 ALLOW_ALL = {"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress"], "ingress": [{}]}
@@ -88,3 +89,22 @@ def test_rules_apply_only_to_their_namespaces(
     rules = ruleset(rules={"forbid-allow-all": scope})
     verdict = evaluate_document(policy(ALLOW_ALL, namespace=namespace), rules)
     assert ("forbid-allow-all" in verdict.rule_ids) is judged
+
+
+def test_one_loaded_rule_set_picks_the_rules_of_each_request_afresh(ruleset: Any, policy: Any) -> None:
+    # The server judges every review with the same RuleSet: the rules that ran for one namespace, input
+    # kind or operation must not carry over to the next request.
+    rules = ruleset(rules={"forbid-allow-all": {"namespaces": ["prod-*"]}})
+    baseline = decode_policy(
+        policy(ALLOW_ALL, name="Not_A_Name", labels={"netpol-guard.io/baseline": "true"})
+    )
+    requests = [
+        (Context(namespace="prod-eu"), ("forbid-allow-all", "api-validation")),
+        (Context(namespace="dev"), ("api-validation",)),
+        (Context(source="admission", namespace="prod-eu"), ("forbid-allow-all",)),
+        (Context(source="admission", namespace="prod-eu", operation="DELETE"), ("protect-baseline",)),
+        (Context(source="admission", namespace="prod-eu"), ("forbid-allow-all",)),
+        (Context(namespace="dev"), ("api-validation",)),
+    ]
+    for context, rule_ids in requests:
+        assert evaluate(baseline, rules, context).rule_ids == rule_ids, context
