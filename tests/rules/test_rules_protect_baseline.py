@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -91,6 +93,80 @@ def test_updates_of_baseline_policies_are_denied(
     for violation, (_, words) in zip(violations, expected, strict=True):
         assert words in violation.problem
         assert "protect-baseline" in violation.fix
+
+
+FULL = {
+    "podSelector": {"matchExpressions": [{"key": "tier", "operator": "In", "values": ["db"]}]},
+    "policyTypes": ["Ingress", "Egress"],
+    "ingress": [
+        {
+            "from": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}],
+            "ports": [{"protocol": "TCP", "port": 5000, "endPort": 5010}],
+        }
+    ],
+    "egress": [
+        {
+            "to": [
+                {
+                    "namespaceSelector": {"matchLabels": {"team": "a"}},
+                    "podSelector": {"matchLabels": {"app": "x"}},
+                }
+            ]
+        }
+    ],
+}
+
+
+def edited(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
+    spec = copy.deepcopy(FULL)
+    change(spec)
+    return spec
+
+
+@pytest.mark.parametrize(
+    ("spec", "changed"),
+    [
+        pytest.param(edited(lambda spec: None), False, id="same-spec"),
+        pytest.param(
+            edited(lambda spec: spec["podSelector"]["matchExpressions"][0].update(operator="NotIn")),
+            True,
+            id="selector-operator",
+        ),
+        pytest.param(
+            edited(lambda spec: spec["podSelector"]["matchExpressions"][0]["values"].append("cache")),
+            True,
+            id="selector-values",
+        ),
+        pytest.param(
+            edited(lambda spec: spec["ingress"][0]["from"][0]["ipBlock"].update(cidr="10.0.0.0/7")),
+            True,
+            id="cidr",
+        ),
+        pytest.param(
+            edited(lambda spec: spec["ingress"][0]["from"][0]["ipBlock"].update(**{"except": []})),
+            True,
+            id="except",
+        ),
+        pytest.param(
+            edited(lambda spec: spec["ingress"][0]["ports"][0].update(endPort=6000)), True, id="end-port"
+        ),
+        pytest.param(
+            edited(lambda spec: spec["ingress"][0]["ports"][0].update(protocol="UDP")), True, id="protocol"
+        ),
+        pytest.param(edited(lambda spec: spec.update(policyTypes=["Ingress"])), True, id="policy-types"),
+        pytest.param(
+            edited(lambda spec: spec["egress"][0]["to"][0]["namespaceSelector"].update(matchLabels={})),
+            True,
+            id="namespace-selector",
+        ),
+        pytest.param(
+            edited(lambda spec: spec["egress"][0]["to"][0].pop("podSelector")), True, id="peer-field"
+        ),
+    ],
+)
+def test_every_field_of_a_baseline_spec_is_protected(judge: Any, spec: dict[str, Any], changed: bool) -> None:
+    violations = judge(RULE, policy(spec, BASELINE), context=admission("UPDATE", policy(FULL, BASELINE)))
+    assert [v.path for v in violations] == (["spec"] if changed else [])
 
 
 def test_update_without_the_old_object_is_not_judged(judge: Any) -> None:

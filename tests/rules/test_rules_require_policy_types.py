@@ -142,6 +142,11 @@ SSA_WITH = {"f:spec": {"f:podSelector": {}, "f:policyTypes": {}}}
             id="one-applier-wrote-policy-types",
         ),
         pytest.param(
+            _applied_by(("Apply", SSA_WITH), ("Apply", SSA_WITHOUT)),
+            False,
+            id="one-applier-wrote-policy-types-before-another-applied",
+        ),
+        pytest.param(
             _applied_by(("Update", SSA_WITHOUT)), False, id="update-entries-are-not-the-authors-manifest"
         ),
         pytest.param(
