@@ -232,6 +232,11 @@ def invalid(value: str, detail: str) -> str:
             ],
             id="C7-mapped-except-inside-mapped-cidr",
         ),
+        pytest.param(
+            block("10.0.0.0/8", "::ffff:10.1.0.0/112"),
+            [(".except[0]", invalid("::ffff:10.1.0.0/112", MAPPED), True)],
+            id="C7-mapped-except-is-compared-as-ipv4",
+        ),
     ],
 )
 def test_ip_blocks_are_validated_like_the_api_server(

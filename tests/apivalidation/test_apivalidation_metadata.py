@@ -197,3 +197,21 @@ def test_an_invalid_name_suggests_a_valid_one() -> None:
 
     (error,) = api_errors(manifest(None, name="TEMP_NAME"))
     assert "'temp-name'" in error.fix
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        pytest.param("my app", '"my app"', id="plain"),
+        pytest.param('say "hi"\\', '"say \\"hi\\"\\\\"', id="quote-and-backslash"),
+        pytest.param("a\tb\n", '"a\\tb\\n"', id="named-escapes"),
+        pytest.param("a\x01b\x7f", '"a\\x01b\\x7f"', id="other-ascii-controls-as-hex"),
+        pytest.param("café", '"café"', id="printable-unicode-kept"),
+        pytest.param("a\u200bb", '"a\\u200bb"', id="invisible-unicode-escaped"),
+        pytest.param("a\U000e0001", '"a\\U000e0001"', id="invisible-beyond-the-bmp"),
+    ],
+)
+def test_bad_values_are_quoted_the_way_kubectl_shows_them(value: str, shown: str) -> None:
+    # The API server formats string values with Go's %q; the message must read the same here.
+    ((path, body),) = rendered(manifest(None, labels={"app": value}))
+    assert (path, body.removesuffix(f": {LABEL_VALUE_MSG}")) == ("metadata.labels", f"Invalid value: {shown}")
