@@ -358,7 +358,8 @@ def _parse_json(text: str, path: str) -> ManifestFile:
     return ManifestFile(path, tuple(collector.policies), collector.skipped)
 
 
-def _decode(data: bytes, path: str) -> str | UnreadableManifest:
+def decode_text(data: bytes, path: str) -> str | UnreadableManifest:
+    """``data`` as UTF-8 text (a BOM is dropped), or the problem at the first bad byte's line and column."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -374,7 +375,7 @@ def parse_manifest(data: bytes, path: str) -> ManifestFile:
 
     Stdin (and any other name) is read as JSON when it is a JSON document, else as YAML.
     """
-    text = _decode(data, path)
+    text = decode_text(data, path)
     if isinstance(text, UnreadableManifest):
         return ManifestFile(path, error=text)
     if path.lower().endswith(".json"):

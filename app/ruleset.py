@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, create_model
 
 from app.errors import RulesFileError
+from app.manifests import UnreadableManifest, decode_text
 from app.netpol import format_path
 from app.rules import REGISTRY
 from app.rules.base import Action, Context, Rule, RuleSettings, compile_globs
@@ -162,7 +163,10 @@ def load_ruleset(path: str | Path | None = None) -> RuleSet:
         text = resources.files("app.data").joinpath(DEFAULT_RULES_RESOURCE).read_text(encoding="utf-8")
         return parse_ruleset_text(text, f"<embedded {DEFAULT_RULES_RESOURCE}>")
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RulesFileError(f"{path}: cannot read the rules file: {exc}") from None
-    return parse_ruleset_text(text, str(path))
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise RulesFileError(f"{path}: cannot read the rules file: {exc.strerror or exc}") from None
+    decoded = decode_text(data, str(path))
+    if isinstance(decoded, UnreadableManifest):
+        raise RulesFileError(str(decoded))
+    return parse_ruleset_text(decoded, str(path))

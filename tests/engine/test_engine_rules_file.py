@@ -126,8 +126,22 @@ def test_unreadable_rules_files_are_rules_file_errors(text: str, what: str) -> N
 
 
 def test_missing_rules_file_is_a_rules_file_error(tmp_path: Path) -> None:
-    with pytest.raises(RulesFileError, match="cannot read the rules file"):
+    with pytest.raises(RulesFileError, match="cannot read the rules file") as raised:
         load_ruleset(tmp_path / "absent.yaml")
+    assert (
+        str(raised.value)
+        == f"{tmp_path / 'absent.yaml'}: cannot read the rules file: No such file or directory"
+    )
+
+
+def test_a_rules_file_that_is_not_utf8_is_an_error_at_the_bad_byte(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("apiVersion: netpol-guard.io/v1\n# caf\xe9\n".encode("latin-1"))
+
+    with pytest.raises(RulesFileError) as raised:
+        load_ruleset(path)
+
+    assert str(raised.value) == f"{path}:2:6: not UTF-8 text (byte 0xe9); save it as UTF-8"
 
 
 def test_parameters_in_the_file_reach_the_rule() -> None:
