@@ -6,7 +6,6 @@ server and the CLI only build a `Context` and read the `Verdict`.
 
 from __future__ import annotations
 
-import gc
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -166,17 +165,7 @@ def evaluate(policy: NetworkPolicy, ruleset: RuleSet, context: Context | None = 
 
     For DELETE, ``policy`` is the object being deleted (the request's oldObject).
     """
-    # The rules' walks over a large policy allocate tens of thousands of short-lived tuples; pausing the
-    # cyclic collector keeps it from rescanning the heap (and the policy) over and over meanwhile. Only
-    # whoever turned it off turns it back on, so nested and concurrent calls stay correct.
-    collecting = gc.isenabled()
-    if collecting:
-        gc.disable()
-    try:
-        return _evaluate(policy, ruleset, context or Context())
-    finally:
-        if collecting:
-            gc.enable()
+    return _evaluate(policy, ruleset, context or Context())
 
 
 def _evaluate(policy: NetworkPolicy, ruleset: RuleSet, context: Context) -> Verdict:

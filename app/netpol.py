@@ -13,7 +13,6 @@ wraps the decoded dict and caches the walks every rule shares.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from typing import Annotated, Any, Final, NotRequired
 
@@ -377,13 +376,6 @@ def decode_policy(obj: Any) -> NetworkPolicy:
     """Decode a parsed JSON/YAML object into the typed view, or raise `PolicyShapeError`."""
     if not isinstance(obj, dict):
         raise PolicyShapeError([("", f"a NetworkPolicy must be an object, got {_json_type(obj)}")])
-    # Decoding allocates a tree of dicts and lists that is acyclic and dies by reference counting; with
-    # the cyclic collector running, a large policy (tens of thousands of containers) triggers repeated full
-    # collections that rescan the whole heap and double the decode time. Paused only if it was on (and
-    # only turned back on by whoever turned it off), so nested and concurrent calls stay correct.
-    collecting = gc.isenabled()
-    if collecting:
-        gc.disable()
     try:
         return NetworkPolicy(_ADAPTER.validate_python(obj))
     except ValidationError as exc:
@@ -393,6 +385,3 @@ def decode_policy(obj: Any) -> NetworkPolicy:
             expected = _EXPECTED.get(error["type"], error["msg"])
             problems.setdefault(path, f"{expected}, got {_json_type(error['input'])}")
         raise PolicyShapeError(list(problems.items())) from None
-    finally:
-        if collecting:
-            gc.enable()

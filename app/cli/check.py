@@ -7,6 +7,7 @@ Exit codes: 0 nothing denied (warnings allowed), 1 something denied (or warned, 
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 
@@ -29,6 +30,15 @@ def run(args: argparse.Namespace) -> int:
     except RulesFileError as exc:
         print(f"netpol-guard: bad rules file: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    report = check_files(args.paths, ruleset, strict=args.strict)
+    # As in the server (runner.pause_automatic_gc): parsing, decoding and judging allocate trees of
+    # containers that are acyclic and die by reference counting, and the cyclic collector would only rescan
+    # them over and over (it tripled the time of a 1 MiB policy). Turned back on only if it was on.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        report = check_files(args.paths, ruleset, strict=args.strict)
+    finally:
+        if collecting:
+            gc.enable()
     sys.stdout.write(RENDERERS[args.format](report))
     return report.exit_code
