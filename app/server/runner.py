@@ -25,12 +25,11 @@ from app import __version__
 from app.admission.handler import AdmissionHandler
 from app.errors import SettingsError
 from app.logs import FIELDS
-from app.ruleset import load_ruleset
 from app.server.metrics import Metrics
 from app.server.probes import build_probe_app
-from app.server.reload import Reloader
+from app.server.reload import Reloader, describe, read_client_cas, read_pair, read_rules
 from app.server.state import Readiness
-from app.server.tls import ServingTLS, check_client_cas, check_pair
+from app.server.tls import ServingTLS
 from app.server.webhook import VALIDATE_PATH, build_webhook_app
 from app.settings import ServerSettings
 
@@ -111,10 +110,10 @@ class WebhookServer:
 
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
-        ruleset = load_ruleset(settings.config)
-        pair = check_pair(settings.tls_cert_file, settings.tls_private_key_file)
+        ruleset = read_rules(settings.config)
+        pair = read_pair(settings.tls_cert_file, settings.tls_private_key_file)
         client_ca_file = settings.client_ca_file
-        self.tls = ServingTLS(pair, check_client_cas(client_ca_file) if client_ca_file is not None else None)
+        self.tls = ServingTLS(pair, read_client_cas(client_ca_file) if client_ca_file is not None else None)
         self.tls_context = self.tls.context
         self.metrics = Metrics()
         self.metrics.tls_expiry.set(pair.not_after)
@@ -161,6 +160,23 @@ class WebhookServer:
             self._hurry.set()
         self._stop.set()
 
+    def request_reload(self) -> None:
+        """Re-read the rules and TLS files now (thread-safe; what SIGHUP does)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._reload_requested)
+
+    def _reload_requested(self) -> None:
+        logger.info("reload requested: re-reading the rules and TLS files now")
+        self.reloader.reload_now()
+
+    def _reloads_ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return  # the shutdown cancels it
+        error = task.exception()
+        self.readiness.reloads_stopped = (
+            f"the reload loop stopped ({describe(error)})" if error is not None else "the reload loop stopped"
+        )
+
     async def serve(self, *, handle_signals: bool = True) -> None:
         """Serve until a stop is requested, then shut down gracefully."""
         self._loop = asyncio.get_running_loop()
@@ -168,9 +184,12 @@ class WebhookServer:
         if handle_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 self._loop.add_signal_handler(sig, self._signalled)
+            # SIGHUP's default action ends the process; here it means "re-read the files now".
+            self._loop.add_signal_handler(signal.SIGHUP, self._reload_requested)
         probes = asyncio.create_task(self._probes.serve(sockets=[self.probe_socket]))
         webhook = asyncio.create_task(self._webhook.serve(sockets=[self.webhook_socket]))
         reloads = asyncio.create_task(self.reloader.run())
+        reloads.add_done_callback(self._reloads_ended)
         collector = asyncio.create_task(collect_garbage())
         while not (self._webhook.started and self._probes.started) and not (webhook.done() or probes.done()):
             await asyncio.sleep(0.01)
