@@ -17,10 +17,10 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[server,test]'
 	touch $@
 
-venv: $(STAMP) ## Create the virtual environment with the project and its test dependencies
+venv: $(STAMP) ## Create the virtual environment with the project, its server extra and its test dependencies
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check app tests benchmarks scripts

@@ -3,7 +3,7 @@
 The Dockerfile runs this twice (dependencies first, for layer caching, then the project) and the deploy
 tests run it into a temporary directory, so the image's install steps are exercised without an engine.
 
-    python scripts/install_runtime.py VENV deps      # create VENV, install [project].dependencies
+    python scripts/install_runtime.py VENV deps      # create VENV, install the dependencies and [server]
     python scripts/install_runtime.py VENV project   # install the project itself, precompile, strip pip
 
 Only the standard library: it runs before anything is installed.
@@ -29,7 +29,7 @@ def _pip(env: Path, *args: str) -> None:
 
 
 def install_dependencies(env: Path) -> None:
-    """A fresh venv with the runtime dependencies from pyproject.toml (never the test extra).
+    """A fresh venv with the dependencies and the server extra from pyproject.toml (never the test extra).
 
     The Dockerfile sets PIP_NO_CACHE_DIR=1 (no cache in the image); the tests reuse pip's cache."""
     venv.EnvBuilder(with_pip=True, clear=True).create(env)
@@ -41,6 +41,7 @@ def install_dependencies(env: Path) -> None:
         "install",
         "--only-binary=:all:",
         *pyproject["project"]["dependencies"],
+        *pyproject["project"]["optional-dependencies"]["server"],
         *pyproject["build-system"]["requires"],
     )
 
