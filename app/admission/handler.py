@@ -24,9 +24,18 @@ from app.admission.review import (
     read_request,
 )
 from app.admission.warnings import PREFERRED, fit_warnings, shorten
-from app.engine import Verdict, Violation, evaluate
+from app.engine import Verdict, Violation, evaluate, too_large_verdict
 from app.errors import ReviewError
-from app.netpol import NetworkPolicy, PolicyShapeError, decode_policy, display_name
+from app.limits import PolicyTooLargeError
+from app.netpol import (
+    NetworkPolicy,
+    ObjectMeta,
+    PolicyShapeError,
+    decode_policy,
+    display_name,
+    metadata_string,
+    undecoded_display_name,
+)
 from app.rules.base import Action, Context
 from app.ruleset import RuleSet
 
@@ -183,12 +192,15 @@ class AdmissionHandler:
             return _decision(request.envelope, response, ALLOWED, request)
 
         old_policy: NetworkPolicy | None = None
-        if request.operation == "DELETE":
-            policy = _decode(request.old_object, "oldObject", request)
-        else:
-            policy = _decode(request.object, "object", request)
+        deleting = request.operation == "DELETE"
+        field = "oldObject" if deleting else "object"
+        try:
+            policy = _decode(request.old_object if deleting else request.object, field, request)
             if request.operation == "UPDATE":
-                old_policy = _decode(request.old_object, "oldObject", request)
+                field = "oldObject"
+                old_policy = _decode(request.old_object, field, request)
+        except PolicyTooLargeError as exc:
+            return _too_large(request, field, exc, ruleset)
         context = Context(
             source="admission",
             namespace=request.namespace,
@@ -197,11 +209,22 @@ class AdmissionHandler:
             username=request.username,
             groups=request.groups,
         )
-        return _judged(request, policy, evaluate(policy, ruleset, context), ruleset)
+        return _judged(request, policy.metadata, evaluate(policy, ruleset, context), ruleset)
 
 
-def _judged(request: ReviewRequest, policy: NetworkPolicy, verdict: Verdict, ruleset: RuleSet) -> Decision:
-    meta = policy.metadata
+def _too_large(request: ReviewRequest, field: str, error: PolicyTooLargeError, ruleset: RuleSet) -> Decision:
+    """Deny an object over the size limits without judging it (the new object's name names it)."""
+    obj = request.old_object if request.operation == "DELETE" else request.object
+    where = "request.oldObject: " if field == "oldObject" and request.operation == "UPDATE" else ""
+    verdict = too_large_verdict(undecoded_display_name(obj, request.namespace), error, ruleset, where)
+    meta: ObjectMeta = {
+        "name": metadata_string(obj, "name"),
+        "generateName": metadata_string(obj, "generateName"),
+    }
+    return _judged(request, meta, verdict, ruleset)
+
+
+def _judged(request: ReviewRequest, meta: ObjectMeta, verdict: Verdict, ruleset: RuleSet) -> Decision:
     namespace = request.namespace or meta.get("namespace") or ""
     name = meta.get("name") or request.name or meta.get("generateName") or "<unnamed>"
     rules = ",".join(verdict.rule_ids)

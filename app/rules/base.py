@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import fnmatch
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -13,11 +11,7 @@ from typing import ClassVar, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from app.netpol import NetworkPolicy
-
-
-def compile_globs(globs: Sequence[str]) -> re.Pattern[str] | None:
-    """One regex that matches a whole name against any of the shell-style ``globs``; None for no globs."""
-    return re.compile("|".join(fnmatch.translate(glob) for glob in globs)) if globs else None
+from app.patterns import Pattern, compile_globs
 
 
 class Action(StrEnum):
@@ -53,7 +47,7 @@ class RuleSettings(BaseModel):
         return Action.OFF if value is False else value
 
     @cached_property
-    def _namespace_patterns(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    def _namespace_patterns(self) -> tuple[Pattern | None, Pattern | None]:
         # Compiled once per loaded rules file, never per request.
         return compile_globs(self.namespaces), compile_globs(self.exclude_namespaces)
 
@@ -64,8 +58,8 @@ class RuleSettings(BaseModel):
         include, exclude = self._namespace_patterns
         return (
             include is not None
-            and include.match(namespace) is not None
-            and (exclude is None or exclude.match(namespace) is None)
+            and include.matches(namespace)
+            and not (exclude and exclude.matches(namespace))
         )
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.netpol import NetworkPolicy
+from app.patterns import Pattern, PatternError, compile_pattern
 from app.rules.base import Action, Context, Finding, Rule, RuleSettings
 
 
@@ -18,7 +18,11 @@ class MetadataRequirement(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     key: str = Field(min_length=1, description="The label or annotation key that must be present.")
-    pattern: str | None = Field(default=None, description="Regex the whole value must match.")
+    pattern: str | None = Field(
+        default=None,
+        description="RE2 regular expression (Go regexp syntax) the whole value must match; matched in "
+        "linear time.",
+    )
     values: list[str] | None = Field(default=None, description="Allowed values.")
 
     @field_validator("pattern")
@@ -26,21 +30,21 @@ class MetadataRequirement(BaseModel):
     def _compiles(cls, pattern: str | None) -> str | None:
         if pattern is not None:
             try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
+                compile_pattern(pattern)
+            except PatternError as exc:
+                raise ValueError(str(exc)) from None
         return pattern
 
     @cached_property
-    def compiled(self) -> re.Pattern[str] | None:
-        return re.compile(self.pattern) if self.pattern is not None else None
+    def compiled(self) -> Pattern | None:
+        return compile_pattern(self.pattern) if self.pattern is not None else None
 
     def problem_with(self, found: dict[str, str], noun: str) -> tuple[str, str] | None:
         """(problem, fix) when ``found`` does not satisfy this requirement, else None."""
         if self.key not in found:
             return f"{noun} {self.key!r} is missing", f"add {noun} {self.key!r}{self._hint()}"
         value = found[self.key]
-        if self.compiled is not None and self.compiled.fullmatch(value) is None:
+        if self.compiled is not None and not self.compiled.matches(value):
             return (
                 f"{noun} {self.key}={value!r} does not match the pattern {self.pattern!r}",
                 f"set {noun} {self.key!r} to a value matching {self.pattern!r}",

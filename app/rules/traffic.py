@@ -65,8 +65,12 @@ def everything_matcher(peer: NetworkPolicyPeer) -> tuple[str, str] | None:
     block = peer.get("ipBlock")
     if block is not None:
         cidr = block.get("cidr", "")
+        # Only a prefix of zeros can be a whole family: a policy listing thousands of /32s is not parsed.
+        prefix = cidr.rpartition("/")[2]
+        if block.get("except") or not prefix or prefix.strip("0"):
+            return None
         network = parse_network(cidr)
-        if network is not None and network.prefixlen == 0 and not block.get("except"):
+        if network is not None and network.prefixlen == 0:
             return ".ipBlock.cidr", f"{cidr} with no except is every address"
         return None
     namespaces = peer.get("namespaceSelector")

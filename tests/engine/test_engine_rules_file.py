@@ -34,7 +34,7 @@ HEADER = "apiVersion: netpol-guard.io/v1alpha1\nkind: RuleSet\n"
         pytest.param(
             "rules:\n  require-labels:\n    labels:\n      - key: team\n        pattern: '[a-'\n",
             "rules.require-labels.labels[0].pattern",
-            "not a valid regular expression",
+            "not a valid RE2 regular expression",
             id="bad-regex",
         ),
         pytest.param(
