@@ -20,8 +20,7 @@ class MetadataRequirement(BaseModel):
     key: str = Field(min_length=1, description="The label or annotation key that must be present.")
     pattern: str | None = Field(
         default=None,
-        description="RE2 regular expression (Go regexp syntax) the whole value must match; matched in "
-        "linear time.",
+        description="RE2 regular expression (Go regexp syntax) the whole value must match.",
     )
     values: list[str] | None = Field(default=None, description="Allowed values.")
 
