@@ -7,9 +7,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TOOLS := .tools
 DEV := .dev
+# The image repository is named once, as image.repository in the chart's values.yaml; the release workflow,
+# the static manifests and `make image` all read it from there. The version is app/__init__.py's.
+IMAGE_REPOSITORY := $(shell sed -n '/^image:/,/^[^ ]/s/^  repository: *//p' charts/netpol-guard/values.yaml)
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' app/__init__.py)
+IMAGE ?= $(IMAGE_REPOSITORY):$(VERSION)
+# Charts are pushed next to the image: oci://REGISTRY/OWNER/charts/netpol-guard.
+CHART_REPOSITORY := oci://$(patsubst %/,%,$(dir $(IMAGE_REPOSITORY)))/charts
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint typecheck pytest run bench bench-engine check-example tools manifests e2e clean
+.PHONY: help venv test lint typecheck pytest run bench bench-engine check-example tools manifests e2e clean \
+	image image-repository chart-repository
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -62,6 +70,15 @@ manifests: $(STAMP) tools ## Regenerate deploy/manifests and the rules part of t
 
 e2e: $(STAMP) tools ## kind cluster, image build + load, helm install, e2e suite (needs docker, kind, kubectl; Helm 4 from `make tools` or PATH)
 	PATH="$(CURDIR)/$(TOOLS):$$PATH" $(BIN)/pytest -m e2e tests/e2e -v -rs
+
+image: ## Build the container image (docker); IMAGE=registry.example.com/netpol-guard:dev for your own
+	docker build -t $(IMAGE) .
+
+image-repository: ## Print the image repository (from the chart's values.yaml)
+	@echo $(IMAGE_REPOSITORY)
+
+chart-repository: ## Print the OCI repository releases push the chart to
+	@echo $(CHART_REPOSITORY)
 
 clean: ## Remove the virtual environment, tools and dev certificates
 	rm -rf $(VENV) $(TOOLS) $(DEV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -160,7 +160,8 @@ def install_args(values: Path) -> list[str]:
     """`helm upgrade --install` of the chart with the e2e image and the example rules."""
     return [
         "upgrade", "--install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--create-namespace",
-        "-f", str(values), "--set", "image.tag=e2e", "--set", "image.pullPolicy=Never",
+        "-f", str(values), "--set", f"image.repository={IMAGE.split(':')[0]}",
+        "--set", "image.tag=e2e", "--set", "image.pullPolicy=Never",
         # The example rules require a team label: without it `helm test`'s good policy is denied.
         "--set", "tests.labels.team=platform",
         "--wait", "--timeout", "5m",
