@@ -19,6 +19,8 @@ from app.cli.extras import SERVER_COMMANDS, missing_extra_message, missing_serve
 _COMMANDS = {
     "serve": "Serve the admission webhook (AdmissionReview v1 over TLS).",
     "check": "Check NetworkPolicy manifests against the rules (for CI).",
+    "explain": "Explain in plain words what NetworkPolicy manifests allow, with the field of each grant.",
+    "diff": "Show what a change to NetworkPolicy manifests opens or closes (for pull requests).",
     "rules": "Print the rule catalog: ids, default actions, parameters.",
     "certs": "Create certificates: dev certs for local runs, or in-cluster ones (`certs ensure`).",
     "selftest": "Dry-run a bad and a good NetworkPolicy against a live cluster (used by `helm test`).",

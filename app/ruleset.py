@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 
 from app.errors import RulesFileError
 from app.manifests import UnreadableManifest, decode_text
@@ -59,6 +68,23 @@ class Exemptions(_Strict):
         return pattern is not None and pattern.matches(namespace)
 
 
+class ExplainSettings(_Strict):
+    admission: Literal["off", "changes", "summary"] = Field(
+        default="changes",
+        description=(
+            "What admission warnings say about what a write allows: off; changes (UPDATE: what it opens "
+            "and closes, CREATE: a line per isolated direction, DELETE: one conditional line); summary "
+            "(UPDATE: one line counting the changes)."
+        ),
+    )
+
+    @field_validator("admission", mode="before")
+    @classmethod
+    def _bare_off(cls, value: object) -> object:
+        # YAML 1.1 reads a bare `admission: off` as false; that is what people write, so it means off.
+        return "off" if value is False else value
+
+
 # One field per rule id, so that an unknown id is an "extra" error at `rules.<id>` and each rule's
 # parameters are validated by its own model, with the rule's defaults when the file omits it.
 RulesConfig: type[BaseModel] = create_model(  # type: ignore[call-overload]
@@ -83,6 +109,7 @@ class RuleSet(_Strict):
     grandfather_existing: StrictBool = Field(default=True, alias="grandfatherExisting")
     exemptions: Exemptions = Field(default_factory=Exemptions)
     rules: RulesConfig = Field(default_factory=RulesConfig)
+    explain: ExplainSettings = Field(default_factory=ExplainSettings)
 
     @cached_property
     def active_rules(self) -> tuple[tuple[Rule[Any], RuleSettings], ...]:

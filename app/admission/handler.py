@@ -9,6 +9,7 @@ knows no rule and no transport; it is synchronous and pure apart from the rule s
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -26,6 +27,7 @@ from app.admission.review import (
 from app.admission.warnings import PREFERRED, fit_warnings, shorten
 from app.engine import Verdict, Violation, evaluate, too_large_verdict
 from app.errors import ReviewError
+from app.explain.admission import admission_lines
 from app.limits import PolicyTooLargeError
 from app.netpol import (
     NetworkPolicy,
@@ -37,7 +39,7 @@ from app.netpol import (
     undecoded_display_name,
 )
 from app.rules.base import Action, Context
-from app.ruleset import RuleSet
+from app.ruleset import Mode, RuleSet
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +211,16 @@ class AdmissionHandler:
             username=request.username,
             groups=request.groups,
         )
-        return _judged(request, policy.metadata, evaluate(policy, ruleset, context), ruleset)
+        verdict = evaluate(policy, ruleset, context)
+        explained: list[str] = []
+        if not verdict.denied and verdict.exempt is None and ruleset.mode is not Mode.AUDIT:
+            # What the write opens or closes: after the rule warnings, same budget; audit shows nothing.
+            mode = ruleset.explain.admission
+            if request.operation == "DELETE":
+                explained = admission_lines("DELETE", policy, None, mode)
+            else:
+                explained = admission_lines(request.operation, old_policy, policy, mode)
+        return _judged(request, policy.metadata, verdict, ruleset, explained)
 
 
 def _too_large(request: ReviewRequest, field: str, error: PolicyTooLargeError, ruleset: RuleSet) -> Decision:
@@ -224,7 +235,13 @@ def _too_large(request: ReviewRequest, field: str, error: PolicyTooLargeError, r
     return _judged(request, meta, verdict, ruleset)
 
 
-def _judged(request: ReviewRequest, meta: ObjectMeta, verdict: Verdict, ruleset: RuleSet) -> Decision:
+def _judged(
+    request: ReviewRequest,
+    meta: ObjectMeta,
+    verdict: Verdict,
+    ruleset: RuleSet,
+    explained: Sequence[str] = (),
+) -> Decision:
     namespace = request.namespace or meta.get("namespace") or ""
     name = meta.get("name") or request.name or meta.get("generateName") or "<unnamed>"
     rules = ",".join(verdict.rule_ids)
@@ -239,10 +256,10 @@ def _judged(request: ReviewRequest, meta: ObjectMeta, verdict: Verdict, ruleset:
             name=name,
             namespace=namespace,
         )
-    warnings = tuple(fit_warnings(verdict.warnings))
+    warnings = tuple(fit_warnings(verdict.warnings, explained))
     if verdict.denied:
         decision = DENIED
-    elif warnings:
+    elif verdict.warnings:
         decision = WARNED
     elif any(v.action is Action.AUDIT for v in verdict.violations):
         decision = AUDITED

@@ -3,7 +3,7 @@
 Each warning should be at most 120 characters where possible and never over 256; all of them together stay
 under 4096 bytes. A long violation is split into its problem and its fix (each still names the rule), an
 over-long part is cut at a word boundary, and what does not fit is summarised by one last line saying how
-many were left out.
+many were left out. `explain`'s admission lines share the same budget, after the rule warnings.
 """
 
 from __future__ import annotations
@@ -51,18 +51,24 @@ def _left_out(count: int) -> str:
     return f"... and {count} more warning(s) left out: run `netpol-guard check` to see them all"
 
 
-def fit_warnings(violations: Sequence[Violation]) -> list[str]:
-    """The violations' warning lines, within the limits."""
+def _explain_left_out(count: int) -> str:
+    return f"... {count} more: run netpol-guard diff"
+
+
+def fit_warnings(violations: Sequence[Violation], explain: Sequence[str] = ()) -> list[str]:
+    """The violations' warning lines, then the ``explain`` lines (already one line each), within the
+    limits: rule warnings come first, and the last line says how many were left out."""
+    units = [warning_lines(v) for v in violations] + [[line] for line in explain]
     lines: list[str] = []
-    used = 0  # _size(lines), kept as it grows rather than recounted for every violation
-    # Room for the summary line is kept free until the last violation, sized for the largest count.
-    reserve = _size([_left_out(len(violations))])
-    for index, violation in enumerate(violations):
-        candidate = warning_lines(violation)
+    used = 0  # _size(lines), kept as it grows rather than recounted for every unit
+    # Room for the summary line is kept free until the last unit, sized for the largest count.
+    reserve = _size([_left_out(len(units))])
+    for index, candidate in enumerate(units):
         needed = _size(candidate)
-        last = index == len(violations) - 1
+        last = index == len(units) - 1
         if used + needed + (0 if last else reserve) >= TOTAL_LIMIT:
-            lines.append(_left_out(len(violations) - index))
+            left = len(units) - index
+            lines.append(_left_out(left) if index < len(violations) else _explain_left_out(left))
             break
         lines.extend(candidate)
         used += needed

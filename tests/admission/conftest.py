@@ -32,6 +32,8 @@ rules:
   require-annotations:
     action: warn
     annotations: [{{key: netpol-guard.io/owner}}]
+# These tests are about the rules; what explain adds to the warnings is tested in tests/explain.
+explain: {{admission: "off"}}
 """
 
 

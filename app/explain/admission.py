@@ -1,0 +1,110 @@
+"""The admission warnings of `explain`: what this write opens or closes, one short line each.
+
+``explain.admission`` in the rules file picks what is said (default ``changes``):
+
+- ``off``: nothing.
+- ``changes``: on UPDATE every change from ``oldObject`` to ``object`` (opens, closes, isolation, ...);
+  on CREATE one summary line per direction the policy isolates; on DELETE one conditional line (the
+  webhook does not know the other policies).
+- ``summary``: on UPDATE one line counting the changes; CREATE and DELETE as for ``changes``.
+
+Lines are rendered from the diff document's change entries (as the CLI renders them), carry no control
+character (the API server drops such a warning silently) and are cut to 256 characters. Pure and
+deterministic: the same objects give the same lines.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from app.admission.warnings import HARD_LIMIT, shorten
+from app.explain.diff import diff_policy, released
+from app.explain.document import change_document
+from app.explain.model import BREADTHS, ISOLATED, explain_policy
+from app.netpol import NetworkPolicy, spec_value
+
+OFF: Final = "off"
+CHANGES: Final = "changes"
+SUMMARY: Final = "summary"
+MODES: Final = (OFF, CHANGES, SUMMARY)
+PREFIX: Final = "explain:"
+
+# C0, DEL, C1 and the Unicode line/paragraph separators: any of them makes the API server drop a warning.
+_CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def clean(text: str) -> str:
+    """One line without control characters, at most `HARD_LIMIT` characters."""
+    return shorten(_CONTROL.sub(" ", text), HARD_LIMIT)
+
+
+def _update_lines(old: NetworkPolicy, new: NetworkPolicy, mode: str) -> list[str]:
+    if spec_value(old) == spec_value(new) and old.metadata.get("namespace") == new.metadata.get("namespace"):
+        return []  # most updates touch labels or annotations only: nothing to compare
+    pair = diff_policy(explain_policy(old), explain_policy(new))
+    if not pair.changes:
+        return []
+    if mode == SUMMARY:
+        counts: dict[str, int] = {}
+        for change in pair.changes:
+            counts[change.kind] = counts.get(change.kind, 0) + 1
+        shown = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+        return [clean(f"{PREFIX} this update: {shown}; run netpol-guard diff for details")]
+    lines = []
+    for change in pair.changes:
+        entry = change_document(change)
+        path = entry["newPath"] or entry["oldPath"]
+        lines.append(clean(f"{PREFIX} {entry['phrase']}" + (f" ({path})" if path else "")))
+    return lines
+
+
+def _create_lines(new: NetworkPolicy) -> list[str]:
+    explained = explain_policy(new)
+    lines = []
+    for state in explained.directions:
+        if state.state != ISOLATED:
+            continue
+        count = len(state.grants)
+        if not count:
+            allows = "allows none"
+        else:
+            widest = min(state.grants, key=lambda g: BREADTHS.index(g.breadth))
+            more = f" and {count - 1} more" if count > 1 else ""
+            allows = f"allows {widest.phrase.removeprefix(state.direction + ' ')}{more}"
+        notes = "".join(f"; {note}" for note in state.notes)
+        lines.append(
+            clean(f"{PREFIX} isolates {state.direction} of {explained.subject.phrase}: {allows}{notes}")
+        )
+    return lines
+
+
+def _delete_lines(old: NetworkPolicy) -> list[str]:
+    explained = explain_policy(old)
+    isolated = [state.direction for state in explained.directions if state.state == ISOLATED]
+    if not isolated:
+        return []
+    subject = explained.subject.phrase
+    if len(isolated) == 1:
+        return [clean(f"{PREFIX} {released(isolated[0], subject)}")]
+    both = (
+        f"if no other policy selects {subject} for ingress or egress, they accept traffic from anywhere "
+        "and may send traffic anywhere again"
+    )
+    return [clean(f"{PREFIX} {both}")]
+
+
+def admission_lines(
+    operation: str, old: NetworkPolicy | None, new: NetworkPolicy | None, mode: str = CHANGES
+) -> list[str]:
+    """The explain warnings for one admission request (``old`` for UPDATE and DELETE, ``new`` for
+    CREATE and UPDATE)."""
+    if mode == OFF:
+        return []
+    if operation == "UPDATE" and old is not None and new is not None:
+        return _update_lines(old, new, mode)
+    if operation == "CREATE" and new is not None:
+        return _create_lines(new)
+    if operation == "DELETE" and old is not None:
+        return _delete_lines(old)
+    return []
