@@ -170,10 +170,13 @@ class NetworkPolicy:
     same value.)
     """
 
-    __slots__ = ("_live_rules", "_rules", "metadata", "obj", "spec")
+    __slots__ = ("_live_rules", "_rules", "metadata", "obj", "source", "spec")
 
-    def __init__(self, obj: NetworkPolicyObject) -> None:
+    def __init__(self, obj: NetworkPolicyObject, source: dict[str, Any] | None = None) -> None:
         self.obj = obj
+        # The object as given, before decoding dropped what the type does not know (strict decoding
+        # reports those fields); the decoded object itself when none was given.
+        self.source: dict[str, Any] = source if source is not None else dict(obj)
         self.spec: NetworkPolicySpec = obj.get("spec") or {}
         self.metadata: ObjectMeta = obj.get("metadata") or {}
         self._rules: tuple[RuleEntry, ...] | None = None
@@ -383,7 +386,7 @@ def decode_policy(obj: Any) -> NetworkPolicy:
         raise PolicyShapeError([("", f"a NetworkPolicy must be an object, got {_json_type(obj)}")])
     measure(obj)
     try:
-        return NetworkPolicy(_ADAPTER.validate_python(obj))
+        return NetworkPolicy(_ADAPTER.validate_python(obj), obj)
     except ValidationError as exc:
         problems: dict[str, str] = {}
         for error in exc.errors():

@@ -38,9 +38,13 @@ def corpus_verdicts(corpus: Path) -> dict[str, Any]:
         result = check_manifest(manifest, ruleset)
         policies: dict[str, list[str]] = {}
         for policy in result.policies:
-            name, copy = policy.name, 2
+            # Keyed by the name the manifest itself gives: the namespace `check` assumes is not part of it.
+            own = policy.name
+            if policy.assumed_namespace is not None:
+                own = own.removeprefix(f"{policy.assumed_namespace}/")
+            name, copy = own, 2
             while name in policies:  # the same name twice in one file (history copies)
-                name, copy = f"{policy.name} #{copy}", copy + 1
+                name, copy = f"{own} #{copy}", copy + 1
             if policy.internal_error is not None:
                 policies[name] = [f"internal-error:{policy.internal_error}"]
             else:

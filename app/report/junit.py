@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from app.manifests import UnreadableManifest
 from app.report.results import CheckReport, FileResult, PolicyResult
 from app.rules.base import Action
 
@@ -55,6 +56,13 @@ def _testcase(
     return (1 if failing else 0), 0, 0
 
 
+def _error_case(suite: ET.Element, error: UnreadableManifest, name: str) -> None:
+    case = ET.SubElement(suite, "testcase", name=name, classname=error.path, file=error.path)
+    if error.line:
+        case.set("line", str(error.line))
+    ET.SubElement(case, "error", message=error.problem, type="ManifestError").text = str(error)
+
+
 def _suite(root: ET.Element, report: CheckReport, file: FileResult) -> tuple[int, int, int, int]:
     suite = ET.SubElement(root, "testsuite", name=file.path, file=file.path)
     if file.skipped:  # the JUnit schema wants properties before the testcases
@@ -62,13 +70,13 @@ def _suite(root: ET.Element, report: CheckReport, file: FileResult) -> tuple[int
             ET.Element("property", name="skipped-documents", value=str(file.skipped))
         )
     tests = failures = errors = skipped = 0
-    error = file.error
-    if error is not None:
+    for error in file.errors:
+        _error_case(suite, error, "read manifest")
+        tests, errors = tests + 1, errors + 1
+    if file.note is not None:
         case = ET.SubElement(suite, "testcase", name="read manifest", classname=file.path, file=file.path)
-        if error.line:
-            case.set("line", str(error.line))
-        ET.SubElement(case, "error", message=error.problem, type="ManifestError").text = str(error)
-        tests, errors = 1, 1
+        ET.SubElement(case, "skipped", message=file.note)
+        tests, skipped = tests + 1, skipped + 1
     for policy in file.policies:
         failed, errored, skip = _testcase(suite, report, file, policy)
         tests += 1
@@ -85,6 +93,13 @@ def render_junit(report: CheckReport) -> str:
     """Render the report as JUnit XML."""
     root = ET.Element("testsuites", name="netpol-guard")
     totals = [0, 0, 0, 0]
+    for problem in report.problems:
+        suite = ET.SubElement(root, "testsuite", name=problem.path, file=problem.path, tests="1", errors="1")
+        suite.set("failures", "0")
+        suite.set("skipped", "0")
+        _error_case(suite, problem, "netpol-guard check")
+        totals[0] += 1
+        totals[2] += 1
     for file in report.files:
         for position, count in enumerate(_suite(root, report, file)):
             totals[position] += count

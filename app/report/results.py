@@ -6,21 +6,30 @@ the reporters (text, json, sarif, junit) only render a `CheckReport`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Final
 
 from app.engine import Verdict, Violation, evaluate_document
-from app.manifests import ManifestFile, PolicyDocument, UnreadableManifest, read_manifests
-from app.netpol import undecoded_display_name
+from app.manifests import (
+    MAX_FILE_BYTES,
+    STDIN,
+    STDIN_NAME,
+    ManifestFile,
+    PolicyDocument,
+    UnreadableManifest,
+    read_path,
+)
+from app.netpol import display_name, metadata_string, undecoded_display_name
 from app.rules.base import Action, Context
 from app.ruleset import Mode, RuleSet
 
 EXIT_OK: Final = 0
 EXIT_FINDINGS: Final = 1
 EXIT_ERROR: Final = 2
-
-_CONTEXT: Final = Context(source="manifest")
+DEFAULT_NAMESPACE: Final = "default"
+"""The namespace of a manifest that sets none, as kubectl assumes (``--namespace``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +46,8 @@ class PolicyResult:
     """The verdict on one NetworkPolicy document.
 
     ``internal_error`` is set when a rule crashed on this policy (a bug to report); the run then exits 2.
+    ``assumed_namespace`` is set when the manifest has no ``metadata.namespace`` and was judged as if in
+    that one (``--namespace``).
     """
 
     name: str
@@ -45,6 +56,14 @@ class PolicyResult:
     verdict: Verdict | None
     findings: tuple[LocatedViolation, ...] = ()
     internal_error: str | None = None
+    assumed_namespace: str | None = None
+
+    @property
+    def namespace_note(self) -> str:
+        """`` (namespace "default" assumed)`` when the namespace was assumed, else empty."""
+        if self.assumed_namespace is None:
+            return ""
+        return f' (namespace "{self.assumed_namespace}" assumed: the manifest sets none; see --namespace)'
 
     @property
     def denied(self) -> bool:
@@ -62,7 +81,8 @@ class PolicyResult:
 
 @dataclass(frozen=True, slots=True)
 class FileResult:
-    """Everything found in one file: its policies, the other documents skipped, or a read error.
+    """Everything found in one file: its policies, the other documents skipped, and read errors (the
+    whole file, or single documents of it). ``note`` says why a file was skipped unread.
 
     It keeps no YAML nodes: positions are resolved while judging, so a large tree is freed file by file.
     """
@@ -70,7 +90,13 @@ class FileResult:
     path: str
     policies: tuple[PolicyResult, ...]
     skipped: int = 0
-    error: UnreadableManifest | None = None
+    errors: tuple[UnreadableManifest, ...] = ()
+    note: str | None = None
+
+    @property
+    def error(self) -> UnreadableManifest | None:
+        """The first read error, or None."""
+        return self.errors[0] if self.errors else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +117,16 @@ class Summary:
 
 @dataclass(frozen=True, slots=True)
 class CheckReport:
-    """The result of one `check` run."""
+    """The result of one `check` run.
+
+    ``problems`` are errors of the run itself rather than of one file: a rules file that cannot be
+    loaded, a PATH that holds no NetworkPolicy.
+    """
 
     files: tuple[FileResult, ...]
     mode: Mode
     strict: bool = False
+    problems: tuple[UnreadableManifest, ...] = ()
 
     @property
     def summary(self) -> Summary:
@@ -110,8 +141,9 @@ class CheckReport:
             denials=sum(p.count(Action.DENY) for p in policies),
             warnings=sum(p.count(Action.WARN) for p in policies),
             audits=sum(p.count(Action.AUDIT) for p in policies),
-            errors=sum(1 for f in self.files if f.error is not None)
-            + sum(1 for p in policies if p.internal_error is not None),
+            errors=sum(len(f.errors) for f in self.files)
+            + sum(1 for p in policies if p.internal_error is not None)
+            + len(self.problems),
         )
 
     def fails(self, policy: PolicyResult) -> bool:
@@ -128,37 +160,99 @@ class CheckReport:
             return EXIT_FINDINGS
         return EXIT_OK
 
+    @property
+    def strict_caused_exit(self) -> bool:
+        """True when only ``--strict`` made the run fail (warnings, no denial, no error)."""
+        summary = self.summary
+        return self.strict and not summary.errors and not summary.denials and summary.warnings > 0
 
-def _judge(document: PolicyDocument, ruleset: RuleSet) -> PolicyResult:
+
+def _judge(document: PolicyDocument, ruleset: RuleSet, namespace: str) -> PolicyResult:
     line, column = document.start
+    # A manifest's own namespace wins; only one without is judged in the assumed one, as kubectl applies it.
+    own = metadata_string(document.obj, "namespace")
+    assumed = None if own else namespace
+    context = Context(source="manifest", namespace=assumed or "", duplicate_fields=document.duplicates)
     try:
-        verdict = evaluate_document(document.obj, ruleset, _CONTEXT)
+        verdict = evaluate_document(document.obj, ruleset, context)
     except Exception as exc:  # a crashing rule must not hide the other files' results
-        name = undecoded_display_name(document.obj)
+        name = undecoded_display_name(document.obj, assumed)
         problem = f"internal error while checking this policy ({type(exc).__name__}: {exc}); please report it"
-        return PolicyResult(name, line, column, None, internal_error=problem)
+        return PolicyResult(name, line, column, None, internal_error=problem, assumed_namespace=assumed)
     located = sorted(
         (LocatedViolation(v, *document.locate(v.path)) for v in verdict.violations),
         key=lambda f: (f.line, f.column),
     )
-    return PolicyResult(verdict.policy, line, column, verdict, tuple(located))
+    name = verdict.policy
+    if assumed is not None and not name.startswith(f"{assumed}/"):
+        name = display_name(assumed, metadata_string(document.obj, "name") or name)
+    return PolicyResult(name, line, column, verdict, tuple(located), assumed_namespace=assumed)
 
 
-def check_manifest(manifest: ManifestFile, ruleset: RuleSet) -> FileResult:
-    """Judge every NetworkPolicy of one read file."""
-    policies = tuple(_judge(document, ruleset) for document in manifest.policies)
-    return FileResult(manifest.path, policies, manifest.skipped, manifest.error)
+def check_manifest(
+    manifest: ManifestFile, ruleset: RuleSet, namespace: str = DEFAULT_NAMESPACE
+) -> FileResult:
+    """Judge every NetworkPolicy of one read file (``namespace`` for manifests that set none)."""
+    policies = tuple(_judge(document, ruleset, namespace) for document in manifest.policies)
+    return FileResult(manifest.path, policies, manifest.skipped, manifest.errors, manifest.note)
 
 
 def check_manifests(
-    manifests: Iterable[ManifestFile], ruleset: RuleSet, *, strict: bool = False
+    manifests: Iterable[ManifestFile],
+    ruleset: RuleSet,
+    *,
+    strict: bool = False,
+    namespace: str = DEFAULT_NAMESPACE,
 ) -> CheckReport:
     """Judge already-read files."""
-    return CheckReport(tuple(check_manifest(m, ruleset) for m in manifests), ruleset.mode, strict)
+    files = tuple(check_manifest(m, ruleset, namespace) for m in manifests)
+    return CheckReport(files, ruleset.mode, strict)
+
+
+def _nothing_found(path: str, files: Sequence[FileResult]) -> UnreadableManifest | None:
+    """The problem of a PATH that holds no NetworkPolicy (and no broken file that might), else None."""
+    if any(f.policies or f.errors for f in files):
+        return None
+    name = STDIN_NAME if path == STDIN else path
+    if not any(f.note is None for f in files):
+        problem = "no NetworkPolicy here: no *.yaml, *.yml or *.json file (after --exclude)"
+    else:
+        read = [f for f in files if f.note is None]
+        others = sum(f.skipped for f in read)
+        counted = f"files read: {len(read)}, other documents: {others}"
+        problem = f"no NetworkPolicy here ({counted}); is this the right path?"
+    return UnreadableManifest(name, problem)
 
 
 def check_files(
-    paths: Sequence[str], ruleset: RuleSet, *, strict: bool = False, stdin: BinaryIO | None = None
+    paths: Sequence[str],
+    ruleset: RuleSet,
+    *,
+    strict: bool = False,
+    stdin: BinaryIO | None = None,
+    exclude: Sequence[str] = (),
+    namespace: str = DEFAULT_NAMESPACE,
+    max_file_bytes: int = MAX_FILE_BYTES,
 ) -> CheckReport:
-    """Read and judge files, directories and ``-`` (stdin); never raises for bad input."""
-    return check_manifests(read_manifests(paths, stdin), ruleset, strict=strict)
+    """Read and judge files, directories and ``-`` (stdin); never raises for bad input.
+
+    A PATH that holds no NetworkPolicy at all is a problem of the run (a CI job pointed at the wrong
+    folder must notice).
+    """
+    checked: set[str] = set()
+    files: list[FileResult] = []
+    problems: list[UnreadableManifest] = []
+    for path in paths:
+        found = []
+        for manifest in read_path(path, stdin, exclude=exclude, max_file_bytes=max_file_bytes):
+            result = check_manifest(manifest, ruleset, namespace)
+            found.append(result)
+            # A file two PATHs name is reported once (the second PATH still counts it as found).
+            real = os.path.realpath(manifest.path) if manifest.path != STDIN_NAME else STDIN_NAME
+            if real not in checked:
+                checked.add(real)
+                files.append(result)
+        empty = _nothing_found(path, found)
+        if empty is not None:
+            problems.append(empty)
+    return CheckReport(tuple(files), ruleset.mode, strict, tuple(problems))

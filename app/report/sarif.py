@@ -68,7 +68,7 @@ def _results(file: FileResult, rule_index: dict[str, int]) -> list[dict[str, Any
                     "ruleId": v.rule,
                     "ruleIndex": rule_index[v.rule],
                     "level": LEVELS[v.action],
-                    "message": {"text": f"{policy.name}: {v.render()}"},
+                    "message": {"text": f"{policy.name}: {v.render()}{policy.namespace_note}"},
                     "locations": [
                         {
                             "physicalLocation": {
@@ -90,16 +90,30 @@ def _results(file: FileResult, rule_index: dict[str, int]) -> list[dict[str, Any
     return results
 
 
+def _location(path: str, line: int = 0, column: int = 0) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": artifact_location(path)}
+    if line:
+        physical["region"] = _region(line, column)
+    return {"physicalLocation": physical}
+
+
 def _notifications(report: CheckReport) -> list[dict[str, Any]]:
-    notes = []
+    notes = [
+        {"level": "error", "message": {"text": p.problem}, "locations": [_location(p.path, p.line, p.column)]}
+        for p in report.problems
+    ]
     for file in report.files:
-        physical: dict[str, Any] = {"artifactLocation": artifact_location(file.path)}
-        location = {"physicalLocation": physical}
-        error = file.error
-        if error is not None:
-            if error.line:
-                physical["region"] = _region(error.line, error.column)
-            notes.append({"level": "error", "message": {"text": error.problem}, "locations": [location]})
+        location = _location(file.path)
+        if file.note is not None:
+            notes.append({"level": "note", "message": {"text": file.note}, "locations": [location]})
+        notes.extend(
+            {
+                "level": "error",
+                "message": {"text": e.problem},
+                "locations": [_location(file.path, e.line, e.column)],
+            }
+            for e in file.errors
+        )
         for policy in file.policies:
             if policy.internal_error is not None:
                 text = f"{policy.name}: {policy.internal_error}"
@@ -126,7 +140,10 @@ def sarif_document(report: CheckReport) -> dict[str, Any]:
                     }
                 },
                 "invocations": [
-                    {"executionSuccessful": not notifications, "toolExecutionNotifications": notifications}
+                    {
+                        "executionSuccessful": not any(n["level"] == "error" for n in notifications),
+                        "toolExecutionNotifications": notifications,
+                    }
                 ],
                 "columnKind": "unicodeCodePoints",
                 "results": [r for file in report.files for r in _results(file, rule_index)],

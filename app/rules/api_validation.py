@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from app.apischema import duplicate_field, type_problems, unknown_fields
 from app.apivalidation import CREATE_OPTIONS, options_for_update, validate_policy
 from app.netpol import NetworkPolicy
 from app.rules.base import Action, Context, Finding, Rule, RuleSettings
@@ -43,8 +44,11 @@ class ApiValidation(Rule[ApiValidationSettings]):
 
     Covers object metadata (name, namespace, labels, annotations), label selectors, ports, peers,
     policyTypes and ipBlocks as kube-apiserver validates them; a manifest that cannot even be decoded
-    (wrong JSON types) is reported by the engine under this rule id too. Only `check` runs it: at
-    admission the API server has already validated the object.
+    (wrong JSON types) is reported by the engine under this rule id too. Like kubectl, which decodes
+    strictly, it also refuses fields the v1 schema does not know (with a did-you-mean fix), keys given
+    twice in one mapping, and a NetworkPolicy under a removed or unknown apiVersion
+    (``extensions/v1beta1``) or a mis-cased kind. Only `check` runs it: at admission the API server has
+    already validated the object.
     """
 
     id = "api-validation"
@@ -54,6 +58,13 @@ class ApiValidation(Rule[ApiValidationSettings]):
     def check(
         self, policy: NetworkPolicy, settings: ApiValidationSettings, context: Context
     ) -> Iterable[Finding]:
+        source = policy.source
+        for problem in (
+            *type_problems(source),
+            *unknown_fields(source),
+            *map(duplicate_field, context.duplicate_fields),
+        ):
+            yield Finding(problem.path, problem.problem, problem.fix)
         options = CREATE_OPTIONS
         if context.operation == "UPDATE" and context.old_object is not None:
             options = options_for_update(context.old_object)

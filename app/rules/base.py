@@ -87,6 +87,9 @@ class Context:
     old_object: NetworkPolicy | None = None
     username: str = ""
     groups: tuple[str, ...] = field(default_factory=tuple)
+    # Field paths a manifest sets twice in one mapping: the object keeps the last value, so only the
+    # reader can see them (strict decoding refuses them).
+    duplicate_fields: tuple[str, ...] = ()
 
 
 SettingsT = TypeVar("SettingsT", bound=RuleSettings)

@@ -86,14 +86,13 @@ def test_plain_object_is_what_the_yaml_says() -> None:
 
 def test_multi_document_stream_keeps_policies_and_counts_other_kinds() -> None:
     other = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
-    old = POLICY.replace("networking.k8s.io/v1", "extensions/v1beta1")
-    text = f"{POLICY}---\n{other}---\n{POLICY}---\n{old}---\n# only a comment\n---\n"
+    calico = POLICY.replace("networking.k8s.io/v1", "projectcalico.org/v3")
+    text = f"{POLICY}---\n{other}---\n{POLICY}---\n{calico}---\n# only a comment\n---\n"
     manifest = parse_manifest(text.encode(), "stream.yaml")
     assert manifest.error is None
     assert len(manifest.policies) == 2
-    assert (
-        manifest.skipped == 2
-    )  # the ConfigMap and the extensions/v1beta1 object; empty documents are not counted
+    # The ConfigMap and Calico's own NetworkPolicy kind; empty documents are not counted.
+    assert manifest.skipped == 2
     assert manifest.policies[0].locate("spec.ingress[0].from[1].ipBlock.cidr") == where(text, "10.0.0.0/8")
     assert manifest.policies[1].locate("spec.ingress[0].from[1].ipBlock.cidr") == where(text, "10.0.0.0/8", 2)
     assert manifest.policies[1].start == where(text, "apiVersion: networking", 2)
@@ -250,10 +249,10 @@ def test_a_file_the_os_refuses_to_read_is_an_error_naming_it(
     locked = tmp_path / "locked.yaml"
     locked.write_text(POLICY)
 
-    def refuse(self: Path) -> bytes:  # root ignores mode bits, so refuse as the OS would
+    def refuse(self: Path, *_: object) -> bytes:  # root ignores mode bits, so refuse as the OS would
         raise PermissionError(13, "Permission denied", str(self))
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(Path, "open", refuse)
     (result,) = read_manifests([str(locked)])
 
     assert str(result.error) == f"{locked}: cannot read the file: Permission denied"
