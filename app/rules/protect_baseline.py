@@ -11,6 +11,14 @@ from app.netpol import NetworkPolicy, spec_value
 from app.rules.base import Action, Context, Finding, Rule, RuleSettings
 
 BASELINE_LABEL: Final = "netpol-guard.io/baseline"
+NAMESPACE_LIFECYCLE_USERS: Final = frozenset(
+    {
+        "system:serviceaccount:kube-system:namespace-controller",
+        "system:serviceaccount:kube-system:generic-garbage-collector",
+    }
+)
+"""The controllers that delete what a deleted namespace (or owner) held. Always allowed, so that deleting
+a namespace never depends on this rule; the chart's webhook does not even send their requests."""
 
 
 class ProtectBaselineSettings(RuleSettings):
@@ -35,7 +43,9 @@ class ProtectBaseline(Rule[ProtectBaselineSettings]):
     UPDATE is reported when the old object is a baseline and the new one drops the label (or sets it to
     anything but "true") or has a different spec. Specs are compared as decoded models, i.e. by value
     after the API server's defaulting, so a re-apply of the same spec is no change. Users in
-    ``allowedUsers`` and members of any of ``allowedGroups`` are let through.
+    ``allowedUsers`` and members of any of ``allowedGroups`` are let through, and so are the namespace
+    controller and the garbage collector (``system:serviceaccount:kube-system:namespace-controller`` and
+    ``...:generic-garbage-collector``), so that a namespace holding a baseline can be deleted.
     """
 
     id = "protect-baseline"
@@ -46,8 +56,11 @@ class ProtectBaseline(Rule[ProtectBaselineSettings]):
     def check(
         self, policy: NetworkPolicy, settings: ProtectBaselineSettings, context: Context
     ) -> Iterable[Finding]:
-        if context.username in settings.allowed_users or not set(context.groups).isdisjoint(
-            settings.allowed_groups
+        username = context.username
+        if (
+            username in NAMESPACE_LIFECYCLE_USERS
+            or username in settings.allowed_users
+            or not set(context.groups).isdisjoint(settings.allowed_groups)
         ):
             return
         fix = "ask someone in protect-baseline's allowedUsers or allowedGroups"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from chart_rendering import (
     run_helm,
 )
 
+from app.rules.protect_baseline import BASELINE_LABEL, NAMESPACE_LIFECYCLE_USERS
 from app.ruleset import Mode, parse_ruleset_text
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
@@ -27,6 +29,7 @@ kubernetes_validate = pytest.importorskip("kubernetes_validate")
 KUBE_VERSIONS = ["1.29.0", "1.30.0", "1.31.0", "1.32.0", "1.33.0", "1.34.0", "1.35.0"]
 OPTIONS = CHART / "ci" / "options-values.yaml"
 WEBHOOK = "validate.netpol-guard.io"
+LIFECYCLE_CONDITIONS = ["netpol-guard-not-namespace-lifecycle", "netpol-guard-delete-only-baselines"]
 
 
 @pytest.mark.parametrize("values_file", VALUES_CASES, ids=VALUES_IDS)
@@ -92,14 +95,15 @@ def test_the_webhook_is_configured_to_the_letter(render: Render, values_file: Pa
 def test_defaults_fail_closed_within_five_seconds(render: Render) -> None:
     [hook] = one(render(), "ValidatingWebhookConfiguration")["webhooks"]
     assert (hook["failurePolicy"], hook["timeoutSeconds"]) == ("Fail", 5)
-    assert "objectSelector" not in hook and "matchConditions" not in hook
+    assert "objectSelector" not in hook
+    assert [c["name"] for c in hook["matchConditions"]] == LIFECYCLE_CONDITIONS
 
 
 def test_optional_selectors_and_conditions_reach_the_webhook(render: Render) -> None:
     [hook] = one(render(OPTIONS), "ValidatingWebhookConfiguration")["webhooks"]
     assert (hook["failurePolicy"], hook["timeoutSeconds"]) == ("Ignore", 10)
     assert hook["objectSelector"]["matchExpressions"][0]["key"] == "netpol-guard.io/skip"
-    assert hook["matchConditions"][0]["name"] == "not-gitops-controller"
+    assert [c["name"] for c in hook["matchConditions"]] == [*LIFECYCLE_CONDITIONS, "not-gitops-controller"]
     assert hook["namespaceSelector"]["matchLabels"] == {"netpol-guard.io/enforced": "true"}
     expressions = hook["namespaceSelector"]["matchExpressions"]
     assert expressions[0]["values"] == ["kube-system", NAMESPACE, "break-glass"]
@@ -404,3 +408,30 @@ def test_the_values_schema_rejects_bad_values_with_a_clear_message(
     assert result.returncode != 0
     assert "values don't meet the specifications of the schema" in result.stderr
     assert message in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("values_file", VALUES_CASES, ids=VALUES_IDS)
+def test_namespace_deletion_never_waits_for_the_webhook(render: Render, values_file: Path | None) -> None:
+    [hook] = one(render(values_file), "ValidatingWebhookConfiguration")["webhooks"]
+    conditions = {c["name"]: c["expression"] for c in hook["matchConditions"]}
+    # The same two controllers protect-baseline lets through, so the chart and the rule cannot drift.
+    lifecycle = conditions["netpol-guard-not-namespace-lifecycle"]
+    assert lifecycle.startswith("!(request.userInfo.username in [")
+    assert set(re.findall(r"'([^']+)'", lifecycle)) == NAMESPACE_LIFECYCLE_USERS
+    delete = conditions["netpol-guard-delete-only-baselines"]
+    assert delete.startswith("request.operation != 'DELETE' || ")
+    assert f"oldObject.metadata.labels['{BASELINE_LABEL}'] == 'true'" in delete
+    assert "object.metadata" not in delete.replace("oldObject.metadata", "")  # object is null on DELETE
+
+
+def test_the_chart_s_condition_names_are_reserved(helm: str) -> None:
+    result = run_helm(
+        helm,
+        "template",
+        "netpol-guard",
+        str(CHART),
+        "--set",
+        "matchConditions[0].name=netpol-guard-mine,matchConditions[0].expression=true",
+    )
+    assert result.returncode != 0
+    assert "matchConditions/0/name" in result.stderr, result.stderr

@@ -221,3 +221,25 @@ def test_allowed_users_and_groups_may_change_and_delete_baselines(
 )
 def test_only_admission_updates_and_deletes_are_judged(judge: Any, context: Context) -> None:
     assert judge(RULE, policy(ALLOW_DNS, BASELINE), context=context) == ()
+
+
+@pytest.mark.parametrize(
+    ("user", "allowed"),
+    [
+        pytest.param(
+            "system:serviceaccount:kube-system:namespace-controller", True, id="namespace-controller"
+        ),
+        pytest.param(
+            "system:serviceaccount:kube-system:generic-garbage-collector", True, id="garbage-collector"
+        ),
+        pytest.param("system:serviceaccount:team-a:namespace-controller", False, id="same-name-elsewhere"),
+        pytest.param("system:serviceaccount:kube-system:replicaset-controller", False, id="other-controller"),
+    ],
+)
+def test_the_namespace_controller_and_garbage_collector_may_always_delete_baselines(
+    judge: Any, user: str, allowed: bool
+) -> None:
+    # With no allowedUsers at all: a namespace holding a baseline must still finish deleting.
+    old = policy(DENY_ALL, BASELINE)
+    delete = judge(RULE, old, context=admission("DELETE", old, user))
+    assert (delete == ()) == allowed

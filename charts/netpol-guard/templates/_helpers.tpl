@@ -17,6 +17,14 @@
 {{/* The webhook configuration and its single webhook share this fixed name (one install per cluster). */}}
 {{- define "netpol-guard.webhookName" -}}validate.netpol-guard.io{{- end }}
 
+{{/*
+The Kubernetes controllers that delete a namespace's contents (CEL list items). The webhook never judges
+their requests, and protect-baseline lets them through, so namespace deletion never depends on us.
+*/}}
+{{- define "netpol-guard.lifecycleUsers" -}}
+'system:serviceaccount:kube-system:namespace-controller', 'system:serviceaccount:kube-system:generic-garbage-collector'
+{{- end }}
+
 {{- define "netpol-guard.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "netpol-guard.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
