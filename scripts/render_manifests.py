@@ -108,7 +108,7 @@ def render_manifests(helm: str) -> str:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise HelmError(
             f"{helm} does not run on this machine ({exc}): run `make tools` (it replaces a .tools/helm "
-            "that does not run) or put Helm 4 on PATH"
+            "that does not run) or put Helm 3 (3.8+) or Helm 4 on PATH"
         ) from None
     if result.returncode != 0:
         raise HelmError(f"helm template {CHART.relative_to(ROOT)} failed:\n{result.stderr.strip()}")

