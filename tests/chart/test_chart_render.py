@@ -28,6 +28,7 @@ kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
 KUBE_VERSIONS = ["1.29.0", "1.30.0", "1.31.0", "1.32.0", "1.33.0", "1.34.0", "1.35.0"]
 OPTIONS = CHART / "ci" / "options-values.yaml"
+WEBHOOK_URL = CHART / "ci" / "webhook-url-values.yaml"
 WEBHOOK = "validate.netpol-guard.io"
 LIFECYCLE_CONDITIONS = ["netpol-guard-not-namespace-lifecycle", "netpol-guard-delete-only-baselines"]
 
@@ -82,8 +83,11 @@ def test_the_webhook_is_configured_to_the_letter(render: Render, values_file: Pa
     assert hook["sideEffects"] == "None"
     assert hook["admissionReviewVersions"] == ["v1"]
     assert hook["matchPolicy"] == "Equivalent"
-    assert hook["clientConfig"]["service"]["path"] == "/validate/networkpolicies"
-    assert hook["clientConfig"]["service"]["namespace"] == NAMESPACE
+    if values_file == WEBHOOK_URL:
+        assert hook["clientConfig"]["url"] == "https://127.0.0.1:8443/validate/networkpolicies"
+    else:
+        assert hook["clientConfig"]["service"]["path"] == "/validate/networkpolicies"
+        assert hook["clientConfig"]["service"]["namespace"] == NAMESPACE
     excluded = [
         expr
         for expr in hook["namespaceSelector"]["matchExpressions"]
@@ -306,6 +310,15 @@ def test_existing_secret_mode_uses_the_given_secret_and_ca_bundle(render: Render
     )
 
 
+def test_webhook_url_replaces_the_service_reference_and_keeps_the_ca_bundle(render: Render) -> None:
+    [hook] = one(render(WEBHOOK_URL), "ValidatingWebhookConfiguration")["webhooks"]
+    assert "service" not in hook["clientConfig"]
+    assert hook["clientConfig"]["url"] == "https://127.0.0.1:8443/validate/networkpolicies"
+    assert hook["clientConfig"]["caBundle"].startswith("LS0tLS1CRUdJTi")
+    [default] = one(render(), "ValidatingWebhookConfiguration")["webhooks"]
+    assert "url" not in default["clientConfig"]
+
+
 @pytest.mark.parametrize("values_file", VALUES_CASES, ids=VALUES_IDS)
 def test_the_rules_configmap_loads_with_the_servers_rules_loader(
     render: Render, values_file: Path | None
@@ -380,6 +393,9 @@ def test_the_helm_test_pod_runs_selftest_against_the_served_rules(render: Render
         ("tls.mode=vault", "at '/tls/mode'"),
         ("tls.mode=existingSecret", "at '/tls/existingSecret/name'"),
         ("tls.selfManaged.validity=1y", "at '/tls/selfManaged/validity'"),
+        ("webhook.url=http://127.0.0.1:8443/validate", "at '/webhook/url'"),
+        ("webhook.url=https://127.0.0.1:8443/validate?x=1", "at '/webhook/url'"),
+        ("webhook.url=https://user@example.com/validate", "at '/webhook/url'"),
         ("rules.mode=block", "at '/rules/mode'"),
         ("rules.rules.no-such-rule.action=deny", "additional properties 'no-such-rule' not allowed"),
         ("rules.rules.forbid-allow-all.allowPortScoped=maybe", "allowPortScoped': got string, want boolean"),
@@ -395,6 +411,9 @@ def test_the_helm_test_pod_runs_selftest_against_the_served_rules(render: Render
         "bad-tls-mode",
         "existing-secret-without-name",
         "bad-duration",
+        "webhook-url-not-https",
+        "webhook-url-with-query",
+        "webhook-url-with-user-info",
         "bad-rules-mode",
         "unknown-rule-id",
         "wrong-rule-parameter-type",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import socket
 import ssl
 import sys
 import threading
@@ -21,10 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from controlplane.pki import issue_client as issue_client  # shared with the control plane's PKI
+from controlplane.processes import free_port as free_port
 
 from app.certs.authority import KeyPair, issue_ca, issue_serving
 from app.server.runner import WebhookServer, run_loop
@@ -65,30 +62,6 @@ def review_bytes(name: str = "good", uid: str | None = None) -> bytes:
     if uid is not None:
         review["request"]["uid"] = uid
     return json.dumps(review).encode()
-
-
-def issue_client(ca: KeyPair, name: str) -> KeyPair:
-    """A client-auth certificate (what an API server presents); `authority` only issues serving ones."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    ca_key = serialization.load_pem_private_key(ca.key_pem, password=None)
-    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-        .issuer_name(ca.certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + DAY)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return KeyPair(cert.public_bytes(serialization.Encoding.PEM), key_pem)
 
 
 @dataclass
@@ -216,14 +189,6 @@ def start_server(pki: Pki, tmp_path: Path) -> Iterator[Callable[..., Running]]:
     yield start
     for running in started:
         running.stop()
-
-
-def free_port() -> int:
-    """A currently free loopback port (for subprocess servers, which must be told their ports)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
