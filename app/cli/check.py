@@ -21,7 +21,8 @@ exit codes:
   0  nothing denied (warnings are allowed)
   1  something denied, or warned with --strict
   2  an input could not be read (a broken file or document, a file over --max-file-bytes, a FIFO or
-     device named explicitly), a PATH holds no NetworkPolicy, or the rules file is bad
+     device named explicitly), a PATH holds no NetworkPolicy (unless --allow-no-policy), or the rules
+     file is bad
 
 A manifest without metadata.namespace is judged in --namespace (default "default", as kubectl
 applies it), and its findings say so. --exclude globs match paths relative to each PATH; "*" also
@@ -83,6 +84,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=MAX_FILE_BYTES,
         help=f"larger files are an error, not read (default: {MAX_FILE_BYTES} = 16 MiB)",
     )
+    parser.add_argument(
+        "--allow-no-policy",
+        action="store_true",
+        help="a PATH without any NetworkPolicy is not an error (pre-commit passes every staged file)",
+    )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files, directories, or - for stdin")
 
 
@@ -124,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
             exclude=args.exclude,
             namespace=args.namespace,
             max_file_bytes=args.max_file_bytes,
+            require_policies=not args.allow_no_policy,
         )
     finally:
         if collecting:

@@ -233,11 +233,12 @@ def check_files(
     exclude: Sequence[str] = (),
     namespace: str = DEFAULT_NAMESPACE,
     max_file_bytes: int = MAX_FILE_BYTES,
+    require_policies: bool = True,
 ) -> CheckReport:
     """Read and judge files, directories and ``-`` (stdin); never raises for bad input.
 
     A PATH that holds no NetworkPolicy at all is a problem of the run (a CI job pointed at the wrong
-    folder must notice).
+    folder must notice), unless ``require_policies`` is off (a pre-commit hook names every staged file).
     """
     checked: set[str] = set()
     files: list[FileResult] = []
@@ -252,7 +253,7 @@ def check_files(
             if real not in checked:
                 checked.add(real)
                 files.append(result)
-        empty = _nothing_found(path, found)
+        empty = _nothing_found(path, found) if require_policies else None
         if empty is not None:
             problems.append(empty)
     return CheckReport(tuple(files), ruleset.mode, strict, tuple(problems))
