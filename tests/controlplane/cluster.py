@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import ssl
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +22,7 @@ import yaml
 
 from controlplane.kubetools import BIN_DIR
 from controlplane.pki import ClusterPki, write_cluster_pki
-from controlplane.processes import Process, StartError, Supervisor, free_port
+from controlplane.processes import Process, Result, StartError, Supervisor, free_port, run
 
 START_TIMEOUT: Final = 180.0  # 2 shared cores and a cold page cache: an API server can take a minute
 # Controllers the tests rely on; none of them manages nodes, so none needs a kubelet.
@@ -52,19 +51,6 @@ AUDIT_POLICY: Final = {
         {"level": "None"},
     ],
 }
-
-
-@dataclass(frozen=True)
-class Result:
-    """What a command did: exit code and both streams, as text."""
-
-    rc: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
 
 
 def write_kubeconfig(path: Path, server: str, ca_file: Path, user: dict[str, str], name: str) -> Path:
@@ -117,10 +103,7 @@ class ControlPlane:
             *args,
         ]
         env = {key: value for key, value in os.environ.items() if key != "KUBECONFIG"}
-        done = subprocess.run(
-            command, input=input, capture_output=True, text=True, timeout=timeout, env=env, check=False
-        )
-        return Result(done.returncode, done.stdout, done.stderr)
+        return run(command, input=input, timeout=timeout, env=env)
 
     def kubectl_json(self, *args: str) -> Any:
         """``kubectl ... -o json`` parsed; raises AssertionError with kubectl's error when it fails."""

@@ -1,8 +1,10 @@
 """Child processes that cannot outlive their owner.
 
 Every server is started in its own session (a Ctrl-C in the terminal reaches only the owner, which then
-stops them in order) with the kernel told to send it SIGTERM when the owner dies (PR_SET_PDEATHSIG), so not
-even a SIGKILLed pytest leaves an API server behind. `Supervisor.stop_all` stops them newest first.
+stops them in order) with the kernel told to SIGKILL it when the owner dies (PR_SET_PDEATHSIG), so not even
+a SIGKILLed pytest leaves an API server behind. SIGKILL, not SIGTERM: the API server's graceful shutdown
+waits for an etcd that died at the same moment. `Supervisor.stop_all` stops them newest first, gracefully.
+Short commands (kubectl, helm) go through `run`, with the same guard.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ _LIBC: Final = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
-    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def free_port() -> int:
@@ -34,6 +36,46 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a command did: exit code and both streams, as text."""
+
+    rc: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run(
+    command: Sequence[str],
+    input: str | None = None,
+    timeout: float = 60.0,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Result:
+    """Run a command to completion (killed after ``timeout`` seconds, or when its owner dies)."""
+    with subprocess.Popen(
+        list(command),
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        preexec_fn=_die_with_parent,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(input, timeout=timeout)
+        except BaseException:  # a timeout or Ctrl-C: the command must not outlive this call
+            process.kill()
+            process.wait()
+            raise
+    return Result(process.returncode, stdout, stderr)
 
 
 class StartError(Exception):

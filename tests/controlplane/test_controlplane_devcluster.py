@@ -46,11 +46,11 @@ def test_make_cluster_enforces_with_real_kubectl_and_leaves_nothing_after_sigter
     try:
         while "cluster ready\n" not in output:
             assert time.monotonic() - started < READY_TIMEOUT, "no `cluster ready`:\n" + "".join(output)
-            assert make.poll() is None or not lines.empty(), "make cluster exited:\n" + "".join(output)
+            exited = make.poll() is not None
             try:
                 output.append(lines.get(timeout=1))
             except queue.Empty:
-                continue
+                assert not exited, "make cluster exited:\n" + "".join(output)
         text = "".join(output)
         exported = re.search(r"^export KUBECONFIG=(\S+)$", text, re.MULTILINE)
         assert exported is not None, text

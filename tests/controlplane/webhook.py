@@ -14,7 +14,6 @@ import ipaddress
 import json
 import os
 import shutil
-import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -28,9 +27,9 @@ from urllib.parse import urlsplit
 import yaml
 
 from app.certs.authority import KeyPair, issue_ca, issue_serving
-from controlplane.cluster import ControlPlane, Result, wait_for
+from controlplane.cluster import ControlPlane, wait_for
 from controlplane.kubetools import ROOT
-from controlplane.processes import Process, Supervisor, free_port
+from controlplane.processes import Process, Result, Supervisor, free_port, run
 
 CHART: Final = ROOT / "charts" / "netpol-guard"
 PATH: Final = "/validate/networkpolicies"
@@ -214,11 +213,6 @@ def find_helm() -> str:
     return found
 
 
-def _run(command: Sequence[str], timeout: float = 180.0) -> Result:
-    done = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout, check=False)
-    return Result(done.returncode, done.stdout, done.stderr)
-
-
 @dataclass(frozen=True)
 class Release:
     """A chart installed into the control plane."""
@@ -257,7 +251,7 @@ def install_chart(
         args += ["-f", str(values)]
     for item in [*chart_values(webhook), *set_values]:
         args += ["--set", item]
-    rendered = _run([helm, "template", release, str(CHART), *args, *extra_args])
+    rendered = run([helm, "template", release, str(CHART), *args, *extra_args], timeout=120)
     if rendered.rc != 0:
         raise AssertionError(f"helm template failed: {rendered.stderr}")
     objects = [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
@@ -265,7 +259,7 @@ def install_chart(
     if problems:
         raise NonLoopbackWebhook("; ".join(problems))
     command = [helm, "install", release, str(CHART), *args, "--create-namespace", "--no-hooks", *extra_args]
-    installed = _run(command)
+    installed = run(command, timeout=180)
     if installed.rc != 0:
         raise AssertionError(f"helm install failed: {installed.stderr}")
     return Release(release, namespace, installed)
