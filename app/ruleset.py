@@ -10,7 +10,7 @@ from enum import StrEnum
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import yaml
 from pydantic import (
@@ -48,16 +48,30 @@ class _Strict(BaseModel):
 
 
 class AnnotationExemption(_Strict):
-    enabled: StrictBool = False
-    key: StrictStr = Field(default="netpol-guard.io/exempt", min_length=1)
-    reason_key: StrictStr = Field(default="netpol-guard.io/exempt-reason", alias="reasonKey", min_length=1)
+    enabled: StrictBool = Field(
+        default=False,
+        description="Per-object opt-out by annotation; off so authors cannot exempt themselves.",
+    )
+    key: StrictStr = Field(
+        default="netpol-guard.io/exempt", min_length=1, description="Annotation listing rule ids to skip."
+    )
+    reason_key: StrictStr = Field(
+        default="netpol-guard.io/exempt-reason",
+        alias="reasonKey",
+        min_length=1,
+        description="Annotation that must give a non-empty reason for the opt-out to count.",
+    )
 
 
 class Exemptions(_Strict):
-    namespaces: list[StrictStr] = Field(default=["kube-system", "kube-public", "kube-node-lease"])
-    users: list[StrictStr] = Field(default=[])
-    groups: list[StrictStr] = Field(default=[])
-    annotation: AnnotationExemption = Field(default_factory=AnnotationExemption)
+    namespaces: list[StrictStr] = Field(
+        default=["kube-system", "kube-public", "kube-node-lease"], description="Namespace globs never judged."
+    )
+    users: list[StrictStr] = Field(default=[], description="Usernames (exact) whose writes are never judged.")
+    groups: list[StrictStr] = Field(default=[], description="Groups whose members' writes are never judged.")
+    annotation: AnnotationExemption = Field(
+        default_factory=AnnotationExemption, description="Per-object opt-out by annotation."
+    )
 
     @cached_property
     def _namespace_pattern(self) -> Pattern | None:
@@ -105,11 +119,22 @@ class RuleSet(_Strict):
 
     api_version: Literal["netpol-guard.io/v1alpha1"] = Field(alias="apiVersion")
     kind: Literal["RuleSet"]
-    mode: Mode = Mode.ENFORCE
-    grandfather_existing: StrictBool = Field(default=True, alias="grandfatherExisting")
-    exemptions: Exemptions = Field(default_factory=Exemptions)
-    rules: RulesConfig = Field(default_factory=RulesConfig)
-    explain: ExplainSettings = Field(default_factory=ExplainSettings)
+    mode: Mode = Field(
+        default=Mode.ENFORCE,
+        description="enforce | warn (every deny becomes a warning) | audit (nothing shown, only logged).",
+    )
+    grandfather_existing: StrictBool = Field(
+        default=True,
+        alias="grandfatherExisting",
+        description="On UPDATE, a violation the old object already had is only a warning.",
+    )
+    exemptions: Exemptions = Field(default_factory=Exemptions, description="Writes that are never judged.")
+    rules: RulesConfig = Field(
+        default_factory=RulesConfig, description="Per-rule settings; a rule left out keeps its defaults."
+    )
+    explain: ExplainSettings = Field(
+        default_factory=ExplainSettings, description="What admission warnings say about what a write allows."
+    )
 
     @cached_property
     def active_rules(self) -> tuple[tuple[Rule[Any], RuleSettings], ...]:
@@ -161,10 +186,40 @@ def _describe(error: Any) -> str:
     return message.removeprefix("Value error, ")
 
 
+_RULES_FILE_START: Final = "apiVersion: netpol-guard.io/v1alpha1 and kind: RuleSet"
+
+
+def _shape_hint(data: dict[str, Any]) -> str | None:
+    """One line naming the right shape when ``data`` is a rules file in another shape, else None."""
+    if "apiVersion" in data or "kind" in data:
+        return None
+    top_level = {info.alias or name for name, info in RuleSet.model_fields.items()} - {"apiVersion", "kind"}
+    nested = data.get("rules")
+    if isinstance(nested, dict) and set(nested) & (top_level - {"rules"}):
+        return (
+            "this is a Helm values file, not a rules file: a rules file is what its `rules:` value holds, "
+            f"starting with {_RULES_FILE_START} (`netpol-guard rules init` prints one; the chart takes that "
+            "file as --set-file rulesFile=FILE)"
+        )
+    if set(data) <= top_level:
+        return (
+            f"a rules file starts with {_RULES_FILE_START}: add those two lines at the top (this looks like "
+            "the chart's `rules:` value; the chart accepts the full file too)"
+        )
+    return None
+
+
 def parse_ruleset(data: Any, source: str) -> RuleSet:
-    """Validate an already-parsed rules document; ``source`` names it in errors."""
+    """Validate an already-parsed rules document; ``source`` names it in errors.
+
+    A document in another known shape (the chart's values, or the rules without apiVersion and kind) is
+    one line naming the right shape instead of one error per key.
+    """
     if not isinstance(data, dict):
         raise RulesFileError(f"{source}: a rules file must be a YAML mapping with apiVersion, kind and rules")
+    hint = _shape_hint(data)
+    if hint is not None:
+        raise RulesFileError(f"{source}: {hint}")
     try:
         return RuleSet.model_validate(data)
     except ValidationError as exc:

@@ -1,4 +1,5 @@
-"""`netpol-guard rules`: print the rule catalog (ids, default actions, parameters, rationale)."""
+"""`netpol-guard rules`: print the rule catalog (ids, default actions, parameters, rationale);
+`netpol-guard rules init`: print a complete, commented starter rules file."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--format text|markdown|json``."""
+    """``[init]`` and ``--format text|markdown|json``."""
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=["init"],
+        help="init: print a starter rules file with every rule, its default action and parameters",
+    )
     parser.add_argument(
         "--format",
         choices=["text", "markdown", "json"],
@@ -17,7 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the catalog built from the rule registry."""
+    """Print the catalog built from the rule registry, or the starter rules file (``init``)."""
+    if args.command == "init":
+        from app.report.starter import render_starter
+
+        sys.stdout.write(render_starter())
+        return 0
     from app.report.catalog import (
         catalog,
         render_catalog_json,

@@ -18,7 +18,7 @@ from pydantic.fields import FieldInfo
 from app.rules import REGISTRY
 from app.rules.base import Rule, RuleSettings
 
-_SCOPES: Final = {
+SCOPE_NAMES: Final = {
     "both": "check and admission",
     "check": "check only",
     "admission": "admission only",
@@ -149,7 +149,7 @@ def render_catalog_text(entries: list[RuleEntry]) -> str:
     """The catalog for a terminal."""
     out = []
     for entry in entries:
-        out.append(f"{entry.id}  [default: {entry.default_action}; runs in: {_SCOPES[entry.scope]}]")
+        out.append(f"{entry.id}  [default: {entry.default_action}; runs in: {SCOPE_NAMES[entry.scope]}]")
         out.append(f"    {entry.rationale}")
         for parameter in entry.parameters:
             out.append(f"    {parameter.key}: {parameter.type} = {_value(parameter.default)}")
@@ -176,7 +176,7 @@ def render_catalog_markdown(entries: list[RuleEntry]) -> str:
     ]
     for entry in entries:
         out.append(
-            f"| [`{entry.id}`](#{entry.id}) | {entry.default_action} | {_SCOPES[entry.scope]} "
+            f"| [`{entry.id}`](#{entry.id}) | {entry.default_action} | {SCOPE_NAMES[entry.scope]} "
             f"| {_cell(entry.rationale)} |"
         )
     for entry in entries:
@@ -184,7 +184,7 @@ def render_catalog_markdown(entries: list[RuleEntry]) -> str:
             "",
             f"### {entry.id}",
             "",
-            f"Default action: **{entry.default_action}**. Runs in: {_SCOPES[entry.scope]}.",
+            f"Default action: **{entry.default_action}**. Runs in: {SCOPE_NAMES[entry.scope]}.",
             "",
             entry.rationale,
         ]

@@ -26,7 +26,7 @@ class CidrMode(StrEnum):
 
 
 class ApiValidationSettings(RuleSettings):
-    action: Action = Action.DENY
+    action: Action = Field(default=Action.DENY, description="deny | warn | audit | off")
     cidr_mode: CidrMode = Field(
         default=CidrMode.LEGACY,
         alias="cidrMode",

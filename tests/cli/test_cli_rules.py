@@ -75,3 +75,69 @@ def test_readme_catalog_is_the_generated_one(capsys: pytest.CaptureFixture[str])
         "README's rule catalog differs from `netpol-guard rules --format markdown`; "
         "run `.venv/bin/python scripts/render_catalog.py` and review the diff"
     )
+
+
+def test_rules_init_prints_a_starter_file_that_loads_as_the_built_in_defaults(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app.ruleset import load_ruleset, parse_ruleset_text
+
+    starter = rules_output(capsys, "init")
+
+    loaded = parse_ruleset_text(starter, "starter.yaml")
+    assert loaded == load_ruleset(None)
+    assert (
+        loaded.model_dump()
+        == type(loaded)
+        .model_validate({"apiVersion": "netpol-guard.io/v1alpha1", "kind": "RuleSet"})
+        .model_dump()
+    )
+
+
+def test_rules_init_names_every_rule_its_default_action_and_every_parameter_with_a_comment(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    starter = rules_output(capsys, "init").splitlines()
+
+    for rule_id, rule in REGISTRY.items():
+        start = starter.index(f"  {rule_id}:")
+        assert starter[start - 1].startswith("  # "), f"{rule_id} has no comment"
+        block = []
+        for line in starter[start + 1 :]:
+            if not line.startswith("    "):
+                break
+            block.append(line)
+        settings = rule.settings_model()
+        assert f"    action: {yaml_scalar(settings.action.value)}" in block
+        keys = [info.alias or name for name, info in rule.settings_model.model_fields.items()]
+        written = [line.split(":", 1)[0].strip() for line in block if not line.lstrip().startswith("#")]
+        assert written == keys
+        for index, line in enumerate(block):
+            if not line.lstrip().startswith("#"):
+                assert block[index - 1].lstrip().startswith("#"), f"{rule_id}: {line.strip()} has no comment"
+
+
+def yaml_scalar(value: str) -> str:
+    return "'off'" if value == "off" else value
+
+
+def test_rules_init_output_serves_check_config(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    starter = subprocess.run(
+        [sys.executable, "-m", "app", "rules", "init"], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(starter)
+    good = ROOT / "deploy" / "examples" / "policies" / "good"
+
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "check", "--config", str(rules), str(good)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr

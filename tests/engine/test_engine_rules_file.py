@@ -158,3 +158,34 @@ def test_parameters_in_the_file_reach_the_rule() -> None:
         "ipv4MinPrefix": 20,
     }
     assert rules.settings_for("require-policy-types").model_dump()["must_include"] == ["Ingress", "Egress"]
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        pytest.param(
+            "mode: warn\nrules:\n  require-labels:\n    action: warn\n",
+            "a rules file starts with apiVersion: netpol-guard.io/v1alpha1 and kind: RuleSet",
+            id="chart-rules-value-without-apiversion-and-kind",
+        ),
+        pytest.param(
+            "image:\n  tag: x\nrules:\n  mode: warn\n  rules: {}\n",
+            "this is a Helm values file, not a rules file",
+            id="helm-values-file",
+        ),
+    ],
+)
+def test_a_rules_file_in_another_shape_is_one_line_naming_the_right_one(text: str, hint: str) -> None:
+    with pytest.raises(RulesFileError) as raised:
+        parse_ruleset_text(text, "policy/rules.yaml")
+
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"policy/rules.yaml: {hint}")
+    assert "netpol-guard.io/v1alpha1" in message
+
+
+def test_the_charts_own_values_file_as_a_rules_file_gets_the_values_file_hint() -> None:
+    values = Path(__file__).parents[2] / "charts" / "netpol-guard" / "values.yaml"
+    with pytest.raises(RulesFileError, match="this is a Helm values file, not a rules file"):
+        load_ruleset(values)
