@@ -1,4 +1,4 @@
-"""`netpol-guard` command line: serve | check | rules | certs | selftest | version.
+"""`netpol-guard` command line: serve | check | rules | certs | export | selftest | version.
 
 Each subcommand lives in ``app.cli.<name>`` with ``add_arguments(parser)`` and ``run(args) -> int``;
 those modules import their heavy dependencies inside ``run`` so that, e.g., `check` never loads the
@@ -23,6 +23,7 @@ _COMMANDS = {
     "diff": "Show what a change to NetworkPolicy manifests opens or closes (for pull requests).",
     "rules": "Print the rule catalog: ids, default actions, parameters.",
     "certs": "Create certificates: dev certs for local runs, or in-cluster ones (`certs ensure`).",
+    "export": "Export the rules to another enforcement point (`export vap`: ValidatingAdmissionPolicy).",
     "selftest": "Dry-run a bad and a good NetworkPolicy against a live cluster (used by `helm test`).",
     "version": "Print the version.",
 }
