@@ -51,6 +51,8 @@ class Translation:
     """An extra matchCondition (the rule's own exemptions, e.g. protect-baseline's allowed users)."""
     grandfathered: bool = True
     """Whether the engine can grandfather its findings (only rules that also judge CREATE)."""
+    bounded: bool = True
+    """Whether its checks iterate the policy's lists (and so judge only policies within `bounds`)."""
 
 
 def _field(direction: str) -> str:
@@ -475,6 +477,7 @@ def protect_baseline(settings: ProtectBaselineSettings) -> Translation:
         operations=("UPDATE", "DELETE"),
         condition=" && ".join(allowed) or None,
         grandfathered=False,
+        bounded=False,
     )
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from app.engine import API_VALIDATION, PROTECT_BASELINE
-from app.export import cel
+from app.export import bounds, cel
 from app.export.translations import Check, Translation, translate
 from app.rules.base import Action, RuleSettings
 from app.ruleset import Mode, RuleSet
@@ -36,7 +36,7 @@ SKIPPED_ANNOTATION: Final = "netpol-guard.io/rules-not-exported"
 RULE_LABEL: Final = "netpol-guard.io/rule"
 MIN_KUBERNETES: Final = "1.30"
 NAME_LABEL: Final = "kubernetes.io/metadata.name"
-_NOT_OPTABLE: Final = frozenset({API_VALIDATION, PROTECT_BASELINE})
+_NOT_OPTABLE: Final = frozenset({API_VALIDATION, PROTECT_BASELINE, bounds.SIZE_POLICY})
 _ACTIONS: Final = {Action.DENY: "Deny", Action.WARN: "Warn", Action.AUDIT: "Audit"}
 _MESSAGE_ITEMS: Final = 20
 """Offending values named in a message; more are counted (messages must stay under 5 KiB)."""
@@ -95,6 +95,11 @@ def _match_conditions(
     return conditions
 
 
+def _bounded(conditions: list[dict[str, str]]) -> list[dict[str, str]]:
+    # Larger objects are the size policy's to deny; the rules' comprehensions never see them.
+    return [*conditions, {"name": "within-bounds", "expression": bounds.within_bounds()}]
+
+
 def _message(rule_id: str, check: Check, variable: str) -> tuple[str, str]:
     """(static message, messageExpression): the same line, the latter with the offending values."""
     head = f"[{rule_id}] {check.path}: {check.problem}"
@@ -109,6 +114,8 @@ def _message(rule_id: str, check: Check, variable: str) -> tuple[str, str]:
 def _variables(checks: tuple[Check, ...], old: bool) -> list[dict[str, str]]:
     found = [{"name": check.name, "expression": check.offenders("object")} for check in checks]
     if old:
+        # Grandfathering reads the old object's findings, so the old object is held to the bounds too.
+        found.append({"name": "old_within_bounds", "expression": bounds.within_bounds("oldObject")})
         found += [
             {"name": f"old_{check.name}", "expression": check.offenders("oldObject")} for check in checks
         ]
@@ -193,6 +200,8 @@ def export_vap(ruleset: RuleSet) -> Export:
         if skipped:
             annotations[SKIPPED_ANNOTATION] = ", ".join(skipped)
         conditions = _match_conditions(ruleset, rule_id, settings, translation.condition)
+        if translation.bounded:
+            conditions = _bounded(conditions)
         # The engine excuses only denials, and only of rules that also judge CREATE (the old object is
         # judged as if created).
         grandfather = (
@@ -204,7 +213,8 @@ def export_vap(ruleset: RuleSet) -> Export:
             message, expression = _message(rule_id, check, variable)
             test = f"size({variable}) == 0"
             if grandfather:
-                test += f' || (request.operation == "UPDATE" && size(variables.old_{check.name}) > 0)'
+                old = f"variables.old_within_bounds && size(variables.old_{check.name}) > 0"
+                test += f' || (request.operation == "UPDATE" && {old})'
             validations.append(
                 {
                     "expression": test,
@@ -231,7 +241,27 @@ def export_vap(ruleset: RuleSet) -> Export:
             documents.extend(
                 _grandfathered(ruleset, rule_id, translation, conditions, annotations, exact_exempt)
             )
+    if any(t.bounded and t.checks for _, t in translations.values()):
+        documents[:0] = _size_policy(ruleset, exact_exempt)
     return Export(documents=documents, gaps=gaps)
+
+
+def _size_policy(ruleset: RuleSet, exact_exempt: list[str]) -> list[dict[str, Any]]:
+    """`bounds.SIZE_POLICY`: deny what is too large for the rules' CEL (with the rules file's mode)."""
+    variables, validations = bounds.size_validations()
+    conditions = _match_conditions(ruleset, bounds.SIZE_POLICY, RuleSettings(), None)
+    action = _action(RuleSettings(action=Action.DENY), ruleset.mode)
+    policy = _policy(
+        bounds.SIZE_POLICY,
+        bounds.SIZE_POLICY,
+        Translation(),
+        conditions,
+        validations,
+        variables,
+        action is Action.DENY,
+        {"netpol-guard.io/minimum-kubernetes": MIN_KUBERNETES},
+    )
+    return [policy, _binding(bounds.SIZE_POLICY, bounds.SIZE_POLICY, action, exact_exempt)]
 
 
 def _grandfathered(
@@ -250,7 +280,10 @@ def _grandfathered(
         note = " (already present before this update)"
         validations.append(
             {
-                "expression": f"size({variable}) == 0 || size(variables.old_{check.name}) == 0",
+                "expression": (
+                    f"size({variable}) == 0 || !variables.old_within_bounds"
+                    f" || size(variables.old_{check.name}) == 0"
+                ),
                 "message": message + note,
                 "messageExpression": f"{expression} + {cel.string(note)}",
             }

@@ -17,7 +17,10 @@ from typing import Any, Final
 
 import httpx
 
-RULE_ID: Final = re.compile(r"\[([a-z][a-z0-9-]*)\]")
+from app.rules import REGISTRY
+
+# Only the registry's ids: messages also quote patterns such as [a-z].
+RULE_ID: Final = re.compile(r"\[(" + "|".join(map(re.escape, REGISTRY)) + r")\]")
 _WARNING: Final = re.compile(r'^\d{3} \S+ "(.*)"$', re.DOTALL)
 
 
