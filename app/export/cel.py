@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from app.netpol import DIRECTIONS, INGRESS
+from app.patterns import glob_regex
 
 PEER_FIELDS: Final = {INGRESS: "from", "Egress": "to"}
 FIELDS: Final = {direction: field for direction, field, _ in DIRECTIONS}
@@ -137,35 +138,10 @@ def metadata_map(root: str, field: str) -> str:
     return f"(has({root}.metadata.{field}) ? {root}.metadata.{field} : {{}})"
 
 
-def glob_regex(globs: Iterable[str]) -> str:
-    """RE2 text matching a whole name against any of the shell-style globs (as `fnmatch` reads them)."""
-    parts = []
-    for glob in globs:
-        out = []
-        index = 0
-        while index < len(glob):
-            char = glob[index]
-            if char == "*":
-                out.append(".*")
-            elif char == "?":
-                out.append(".")
-            elif char == "[" and "]" in glob[index + 2 :]:
-                end = glob.index("]", index + 2)
-                body = glob[index + 1 : end]
-                negate = body.startswith("!")
-                body = body[1:] if negate else body
-                escaped = body.replace("\\", "\\\\").replace("^", "\\^").replace("[", "\\[")
-                out.append("[" + ("^" if negate else "") + escaped + "]")
-                index = end
-            else:
-                out.append(_re2_escape(char))
-            index += 1
-        parts.append("".join(out))
-    return "^(?:" + "|".join(parts) + ")$"
-
-
-def _re2_escape(char: str) -> str:
-    return "\\" + char if char in r"\.+*?()|[]{}^$" else char
+def globs_regex(globs: Iterable[str]) -> str:
+    """RE2 text matching a whole name against any of the shell-style globs, as the engine matches them
+    (`app.patterns.glob_regex`; CEL's ``matches`` is unanchored, hence the anchors)."""
+    return "^(?s)(?:" + "|".join(f"(?:{glob_regex(glob)})" for glob in globs) + ")$"
 
 
 def is_glob(text: str) -> bool:

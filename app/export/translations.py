@@ -20,7 +20,7 @@ from app.rules.forbid_allow_all import ForbidAllowAllSettings
 from app.rules.forbid_broad_cidr import ForbidBroadCidrSettings
 from app.rules.limit_complexity import LimitComplexitySettings
 from app.rules.limit_port_range import LimitPortRangeSettings
-from app.rules.protect_baseline import BASELINE_LABEL, ProtectBaselineSettings
+from app.rules.protect_baseline import BASELINE_LABEL, NAMESPACE_LIFECYCLE_USERS, ProtectBaselineSettings
 from app.rules.require_dns_egress import DNS_PORT, DNS_PORT_NAMES
 from app.rules.require_labels import MetadataRequirement, RequireAnnotationsSettings, RequireLabelsSettings
 from app.rules.require_policy_types import LAST_APPLIED, RequirePolicyTypesSettings
@@ -140,7 +140,7 @@ def _metadata(field: str, noun: str, requirements: Iterable[MetadataRequirement]
             value = f"{found}[{key}]"
             good = [f"{key} in {found}"]
             if item.pattern is not None:
-                # RE2 has no fullmatch: anchor the whole pattern, as re.fullmatch reads it.
+                # Both sides run RE2 (app.patterns); CEL matches() is unanchored, rules match whole values.
                 good.append(f"{value}.matches({cel.string('^(?:' + item.pattern + ')$')})")
             if item.values is not None:
                 good.append(f"{value} in {cel.string_list(item.values)}")
@@ -166,12 +166,7 @@ def _metadata(field: str, noun: str, requirements: Iterable[MetadataRequirement]
                 f"set {noun} {item.key!r}{hint(item)}",
             )
             for index, item in enumerate(requirements)
-        ),
-        gaps=tuple(
-            f"{noun} {item.key!r}: the pattern is matched with RE2 (the API server's regex engine)"
-            for item in requirements
-            if item.pattern is not None
-        ),
+        )
     )
 
 
@@ -456,9 +451,8 @@ def protect_baseline(settings: ProtectBaselineSettings) -> Translation:
         )
         return _when(condition, '"spec"')
 
-    allowed = []
-    if settings.allowed_users:
-        allowed.append(f"!({cel.user_in(settings.allowed_users)})")
+    # The namespace controller and the garbage collector always pass (namespace deletion must finish).
+    allowed = [f"!({cel.user_in(sorted(NAMESPACE_LIFECYCLE_USERS | set(settings.allowed_users)))})"]
     if settings.allowed_groups:
         allowed.append(f"!{cel.group_in(settings.allowed_groups)}")
     fix = "ask someone in protect-baseline's allowedUsers or allowedGroups"
@@ -475,7 +469,7 @@ def protect_baseline(settings: ProtectBaselineSettings) -> Translation:
             Check("changed", changed, "spec", "the spec of a baseline policy cannot be changed", fix),
         ),
         operations=("UPDATE", "DELETE"),
-        condition=" && ".join(allowed) or None,
+        condition=" && ".join(allowed),
         grandfathered=False,
         bounded=False,
     )

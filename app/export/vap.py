@@ -65,15 +65,15 @@ def _match_conditions(
     conditions: list[dict[str, str]] = []
     globs = [name for name in exemptions.namespaces if cel.is_glob(name)]
     if globs:
-        regex = cel.string(cel.glob_regex(globs))
+        regex = cel.string(cel.globs_regex(globs))
         conditions.append(
             {"name": "exempt-namespace-patterns", "expression": f"!request.namespace.matches({regex})"}
         )
     if settings.namespaces != ["*"]:
-        regex = cel.string(cel.glob_regex(settings.namespaces))
+        regex = cel.string(cel.globs_regex(settings.namespaces))
         conditions.append({"name": "rule-namespaces", "expression": f"request.namespace.matches({regex})"})
     if settings.exclude_namespaces:
-        regex = cel.string(cel.glob_regex(settings.exclude_namespaces))
+        regex = cel.string(cel.globs_regex(settings.exclude_namespaces))
         conditions.append(
             {"name": "rule-exclude-namespaces", "expression": f"!request.namespace.matches({regex})"}
         )
@@ -186,6 +186,8 @@ def export_vap(ruleset: RuleSet) -> Export:
         rule.id: (settings, translate(rule.id, settings)) for rule, settings in ruleset.active_rules
     }
     gaps = {rule_id: t.gaps for rule_id, (_, t) in translations.items() if t.gaps}
+    if ruleset.explain.admission != "off":
+        gaps["explain"] = ("the webhook's explain warnings (what a write allows) have no policy form",)
     # A rule with nothing to check (require-labels without labels) has no policy and is no gap.
     skipped = sorted(rule_id for rule_id, (_, t) in translations.items() if not t.checks and t.gaps)
     exact_exempt = sorted(name for name in ruleset.exemptions.namespaces if not cel.is_glob(name))
