@@ -22,7 +22,7 @@ VALUES_CASES = [None, *CI_VALUES]
 VALUES_IDS = ["default", *(path.name.removesuffix("-values.yaml") for path in CI_VALUES)]
 NAMESPACE = "guard-system"
 # Custom resources: no core Kubernetes schema exists for them.
-CRD_KINDS = {"ServiceMonitor", "Certificate", "Issuer"}
+CRD_KINDS = {"ServiceMonitor", "PrometheusRule", "Certificate", "Issuer"}
 
 
 def _load_manifests_script() -> ModuleType:
