@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pydantic import Field
 
 from app.netpol import INGRESS, NetworkPolicy
+from app.rules.address_cover import FAMILY_NAMES, covered_families, family_cidrs
 from app.rules.base import Action, Context, Finding, Rule, RuleSettings
 from app.rules.traffic import covers_all_ports, everything_matcher, live_rules
 
@@ -26,7 +27,9 @@ class ForbidAllowAll(Rule[ForbidAllowAllSettings]):
 
     Everyone means a rule without ``from``/``to`` (including ``ingress: [{}]`` and ``ingress: [null]``),
     or a peer matching every address or pod: ``ipBlock`` ``0.0.0.0/0`` or ``::/0`` without ``except``,
-    ``namespaceSelector: {}`` with no or an empty ``podSelector``. Every port means no ``ports``, or ports
+    ``namespaceSelector: {}`` with no or an empty ``podSelector``, or ipBlock peers that together (minus
+    their excepts) cover every IPv4 or every IPv6 address (``0.0.0.0/1`` + ``128.0.0.0/1``, reported at
+    the peer list). Every port means no ``ports``, or ports
     that cover all of TCP, UDP and SCTP. Only directions in the effective (defaulted) policyTypes count:
     a rule of another direction admits nothing (`require-policy-types` reports it as dead), so calling
     it an allow-all would point the author at the wrong fix. Unparsable CIDRs are left to api-validation.
@@ -52,12 +55,25 @@ class ForbidAllowAll(Rule[ForbidAllowAllSettings]):
                     f"list the allowed {peers}" + (" and ports" if every_port else ""),
                 )
                 continue
+            whole_blocks: set[int] = set()
             for index, peer in enumerate(rule.peers):
                 matched = everything_matcher(peer)
                 if matched is not None:
                     sub_path, what = matched
+                    block = peer.get("ipBlock")
+                    if block is not None:
+                        whole_blocks.add(6 if ":" in block.get("cidr", "") else 4)
                     yield Finding(
                         f"{rule_path}.{peer_field}[{index}]{sub_path}",
                         f"{what}, {scope}",
                         f"narrow the peer{and_ports}",
                     )
+            for version in covered_families(rule.peers):
+                if version in whole_blocks:
+                    continue  # one /0 peer already said it
+                cidrs = ", ".join(family_cidrs(rule.peers, version))
+                yield Finding(
+                    f"{rule_path}.{peer_field}",
+                    f"ipBlocks {cidrs} together cover every {FAMILY_NAMES[version]} address, {scope}",
+                    f"narrow the ipBlocks{and_ports}",
+                )

@@ -8,7 +8,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from app.netpol import NetworkPolicy, iter_rules
+from app.netpol import NetworkPolicy, NetworkPolicyPeer, iter_rules
+from app.rules.address_cover import FAMILY_NAMES, WHOLE_FAMILY, covered_families, family_cidrs
 from app.rules.base import Action, Context, Finding, Rule, RuleSettings
 from app.rules.traffic import Network, parse_network
 
@@ -72,8 +73,10 @@ class ForbidBroadCidr(Rule[ForbidBroadCidrSettings]):
 
     Every ipBlock is judged, including ones in rules a missing policyType makes dead: they take effect as
     soon as someone fixes policyTypes. ``except`` entries do not make a CIDR narrower for this rule (they
-    carve holes, the reach stays broad). Independent of `forbid-allow-all`, which also reports a /0
-    without except. Unparsable CIDRs are left to api-validation.
+    carve holes, the reach stays broad). The ipBlocks of one rule that together cover every IPv4 or
+    IPv6 address (``0.0.0.0/1`` + ``128.0.0.0/1``) are as broad as a /0 and are reported at the peer
+    list too, unless the /0 is in ``allow``. Independent of `forbid-allow-all`, which also reports a /0
+    without except and a split one. Unparsable CIDRs are left to api-validation.
     """
 
     id = "forbid-broad-cidr"
@@ -96,6 +99,24 @@ class ForbidBroadCidr(Rule[ForbidBroadCidrSettings]):
                 if finding is not None:
                     path = f"{rule_path}.{peer_field}[{index}].ipBlock.cidr"
                     yield Finding(path, *finding)
+            yield from _split(rule_path, peer_field, rule.peers or [], settings)
+
+
+def _split(
+    rule_path: str, peer_field: str, peers: list[NetworkPolicyPeer], settings: ForbidBroadCidrSettings
+) -> Iterable[Finding]:
+    """The rule's ipBlocks that together cover a whole address family, as broad as its /0."""
+    for version in covered_families(peers):
+        minimum = settings.ipv4_min_prefix if version == 4 else settings.ipv6_min_prefix
+        whole = parse_network(WHOLE_FAMILY[version])
+        if minimum == 0 or whole in settings.allowed_networks:
+            continue
+        cidrs = ", ".join(family_cidrs(peers, version))
+        yield Finding(
+            f"{rule_path}.{peer_field}",
+            f"ipBlocks {cidrs} together cover every {FAMILY_NAMES[version]} address, broader than /{minimum}",
+            f"use /{minimum} or longer, or add {WHOLE_FAMILY[version]} to allow",
+        )
 
 
 def _broad(cidr: str, settings: ForbidBroadCidrSettings) -> tuple[str, str] | None:

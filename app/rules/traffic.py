@@ -81,16 +81,30 @@ def everything_matcher(peer: NetworkPolicyPeer) -> tuple[str, str] | None:
     return None
 
 
+def port_span(port: NetworkPolicyPort) -> tuple[int, int] | None:
+    """The numbers ``(first, last)`` one port entry admits over its protocol, None for a named port.
+
+    An entry without ``port`` (``{protocol: TCP}``, or ``{}``) admits every port of its protocol, so it
+    is the range 1-65535, exactly as if written ``port: 1, endPort: 65535``. An ``endPort`` without
+    ``port`` is refused by the API server (api-validation's business): None too.
+    """
+    number = port.get("port")
+    if number is None:
+        return (1, _MAX_PORT) if port.get("endPort") is None else None
+    if not isinstance(number, int):
+        return None
+    end_port = port.get("endPort")
+    return (number, number) if end_port is None else (number, end_port)
+
+
+def opens_whole_protocol(port: NetworkPolicyPort) -> bool:
+    """True when the entry admits every port of its protocol (no ``port``, or a range 1-65535)."""
+    span = port_span(port)
+    return span is not None and span[0] <= 1 and span[1] >= _MAX_PORT
+
+
 def _covers_protocol(ports: list[NetworkPolicyPort], protocol: str) -> bool:
-    for port in ports:
-        if effective_protocol(port) != protocol:
-            continue
-        number = port.get("port")
-        if number is None:
-            return True
-        if isinstance(number, int) and number <= 1 and (port.get("endPort") or 0) >= _MAX_PORT:
-            return True
-    return False
+    return any(effective_protocol(port) == protocol and opens_whole_protocol(port) for port in ports)
 
 
 def covers_all_ports(ports: list[NetworkPolicyPort] | None) -> bool:

@@ -20,7 +20,7 @@ CATALOG = {
     "forbid-empty-pod-selector": ("warn", {}),
     "require-ports": ("warn", {}),
     "limit-port-range": ("warn", {"maxPorts": 100}),
-    "require-dns-egress": ("off", {}),
+    "require-dns-egress": ("off", {"dnsNamespaces": ["kube-system"]}),
     "limit-complexity": (
         "warn",
         {

@@ -182,3 +182,55 @@ def test_rules_of_a_direction_outside_policy_types_are_dead_not_allow_all(
 def test_defaulted_policy_types_make_egress_rules_live(judge: Any) -> None:
     violations = judge(RULE, {"egress": [{}]})
     assert [v.path for v in violations] == ["spec.egress[0]"]
+
+
+def blocks(*cidrs: str | tuple[str, list[str]]) -> list[dict[str, Any]]:
+    peers = []
+    for cidr in cidrs:
+        text, excepts = (cidr, None) if isinstance(cidr, str) else cidr
+        peers.append({"ipBlock": {"cidr": text} if excepts is None else {"cidr": text, "except": excepts}})
+    return peers
+
+
+@pytest.mark.parametrize(
+    ("peers", "expected"),
+    [
+        pytest.param(blocks("0.0.0.0/1", "128.0.0.0/1"), ["every IPv4 address"], id="two-halves"),
+        pytest.param(
+            blocks("0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"),
+            ["every IPv4 address"],
+            id="four-quarters",
+        ),
+        pytest.param(blocks("::/1", "8000::/1"), ["every IPv6 address"], id="ipv6-halves"),
+        pytest.param(
+            blocks("0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"),
+            ["every IPv4 address", "every IPv6 address"],
+            id="both-families",
+        ),
+        pytest.param(
+            blocks(("0.0.0.0/0", ["10.0.0.0/8"]), "10.0.0.0/8"), ["every IPv4 address"], id="except-refilled"
+        ),
+        pytest.param(blocks("0.0.0.0/1", "128.0.0.0/2"), [], id="a-quarter-missing"),
+        pytest.param(blocks("0.0.0.0/1", ("128.0.0.0/1", ["192.168.0.0/16"])), [], id="except-leaves-a-hole"),
+        pytest.param(blocks("0.0.0.0/1", "::/1"), [], id="halves-of-different-families"),
+    ],
+)
+def test_ip_blocks_that_together_cover_a_family_are_an_allow_all(
+    judge: Any, peers: list[dict[str, Any]], expected: list[str]
+) -> None:
+    violations = judge(RULE, egress({"to": peers}))
+    assert [v.path for v in violations] == ["spec.egress[0].to"] * len(expected)
+    for violation, family in zip(violations, expected, strict=True):
+        assert family in violation.problem and "together cover" in violation.problem
+
+
+def test_a_single_slash_zero_is_reported_once_not_again_as_a_split(judge: Any) -> None:
+    violations = judge(RULE, egress({"to": blocks("0.0.0.0/0", "10.0.0.0/8")}))
+    assert [v.path for v in violations] == ["spec.egress[0].to[0].ipBlock.cidr"]
+
+
+def test_a_port_scoped_split_allow_all_follows_allow_port_scoped(judge: Any) -> None:
+    rule = {"to": blocks("0.0.0.0/1", "128.0.0.0/1"), "ports": HTTP}
+    assert judge(RULE, egress(rule)) == ()
+    (violation,) = judge(RULE, egress(rule), {"allowPortScoped": False})
+    assert "on its ports" in violation.problem

@@ -119,3 +119,26 @@ def test_bad_settings_are_rules_file_errors_naming_the_key_path(
     with pytest.raises(RulesFileError) as raised:
         only_rule(RULE, params)
     assert f"{where}: " in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("cidrs", "params", "expected"),
+    [
+        pytest.param(
+            ("0.0.0.0/1", "128.0.0.0/1"), {}, ["every IPv4 address, broader than /16"], id="ipv4-halves"
+        ),
+        pytest.param(("::/1", "8000::/1"), {}, ["every IPv6 address, broader than /48"], id="ipv6-halves"),
+        pytest.param(("0.0.0.0/1", "128.0.0.0/1"), {"allow": ["0.0.0.0/0"]}, [], id="slash-zero-allowed"),
+        pytest.param(("0.0.0.0/1", "128.0.0.0/1"), {"ipv4MinPrefix": 0}, [], id="no-minimum"),
+        pytest.param(("0.0.0.0/1", "64.0.0.0/2"), {}, [], id="not-everything"),
+    ],
+)
+def test_ip_blocks_that_together_cover_a_family_are_a_broad_cidr(
+    judge: Any, cidrs: tuple[str, ...], params: dict[str, Any], expected: list[str]
+) -> None:
+    # The halves themselves are allowed, so only the split is left to report.
+    halves = ["0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1", "64.0.0.0/2"]
+    params = {**params, "allow": halves + params.get("allow", [])}
+    violations = judge(RULE, egress_to(*cidrs), params)
+    assert [v.problem.split("together cover ")[1] for v in violations] == expected
+    assert all(v.path == "spec.egress[0].to" for v in violations)

@@ -35,6 +35,16 @@ def ports(*entries: dict[str, Any]) -> dict[str, Any]:
         pytest.param(ports({"port": 80}), {}, [], id="no-end-port"),
         pytest.param(ports({"port": "http", "endPort": 9000}), {}, [], id="named-port-is-api-validations"),
         pytest.param(ports({"endPort": 9000}), {}, [], id="end-port-without-port"),
+        pytest.param(
+            ports({"port": 80}, {"protocol": "UDP"}),
+            {},
+            [("spec.ingress[0].ports[1]", "no port: every UDP port is open, 65535 ports (limit 100)")],
+            id="protocol-only-is-the-whole-range",
+        ),
+        pytest.param(
+            ports({}), {}, [("spec.ingress[0].ports[0]", "every TCP port is open")], id="empty-entry-is-tcp"
+        ),
+        pytest.param(ports({"protocol": "SCTP"}), {"maxPorts": 65535}, [], id="within-a-huge-limit"),
         pytest.param(ports({"port": 9000, "endPort": 80}), {}, [], id="reversed-range"),
         pytest.param(
             ports({"port": 8000, "endPort": 8010}),

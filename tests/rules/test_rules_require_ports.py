@@ -15,8 +15,24 @@ WEB = {"podSelector": {"matchLabels": {"app": "web"}}}
     [
         pytest.param({"ingress": [{"from": [WEB], "ports": [{"port": 80}]}]}, [], id="peer-with-port"),
         pytest.param(
-            {"ingress": [{"from": [WEB], "ports": [{"protocol": "UDP"}]}]}, [], id="protocol-only-port"
+            {"ingress": [{"from": [WEB], "ports": [{"port": 53, "protocol": "UDP"}, {"protocol": "TCP"}]}]},
+            ["spec.ingress[0].ports[1]"],
+            id="protocol-only-port-opens-the-whole-protocol",
         ),
+        pytest.param(
+            {"ingress": [{"from": [WEB], "ports": [{}]}]}, ["spec.ingress[0].ports[0]"], id="empty-port"
+        ),
+        pytest.param(
+            {"ingress": [{"from": [WEB], "ports": [{"port": 1, "endPort": 65535}]}]},
+            ["spec.ingress[0].ports[0]"],
+            id="same-as-the-full-range",
+        ),
+        pytest.param(
+            {"ingress": [{"from": [WEB], "ports": [{"port": 2, "endPort": 65535}]}]},
+            [],
+            id="not-quite-every-port",
+        ),
+        pytest.param({"ingress": [{"ports": [{"protocol": "TCP"}]}]}, [], id="no-peers-is-forbid-allow-alls"),
         pytest.param({"ingress": [{"from": [WEB]}]}, ["spec.ingress[0]"], id="peer-without-ports"),
         pytest.param({"ingress": [{"from": [WEB], "ports": []}]}, ["spec.ingress[0]"], id="empty-ports"),
         pytest.param({"ingress": [{"from": [WEB], "ports": None}]}, ["spec.ingress[0]"], id="null-ports"),
