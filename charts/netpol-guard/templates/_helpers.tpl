@@ -183,3 +183,13 @@ annotations:
   helm.sh/hook-weight: {{ .weight | quote }}
   helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 {{- end }}
+
+{{/* The certs hook Job's pod template (its name carries a hash of it, see job.yaml). */}}
+{{- define "netpol-guard.certsJobTemplate" -}}
+metadata:
+  labels:
+    {{- include "netpol-guard.selectorLabels" . | nindent 4 }}
+    app.kubernetes.io/component: certs
+spec:
+  {{- include "netpol-guard.certsPodSpec" (dict "root" . "serviceAccount" (printf "%s-certs-hook" (include "netpol-guard.fullname" .))) | nindent 2 }}
+{{- end }}
