@@ -17,6 +17,12 @@ from app.errors import SettingsError
 
 ENV_PREFIX = "NETPOL_GUARD_"
 DEFAULT_MAX_REQUEST_BYTES = 7 * 1024 * 1024  # the API server's own request body limit is 3 MiB + headroom
+# The API server's webhook requests carry a few hundred bytes of headers; 64 KiB is Go net/http's default
+# client-side MaxHeaderBytes order of magnitude, far above any real request and far below a memory problem.
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+DEFAULT_REQUEST_TIMEOUT = 10.0  # seconds; the API server's own webhook timeout defaults to 10 s
+DEFAULT_MAX_CONNECTIONS = 1000
+DEFAULT_GRACEFUL_TIMEOUT = 15  # seconds; longer than a request may take to arrive and be judged
 
 LogFormat = Literal["json", "text"]
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -35,13 +41,40 @@ class ServerSettings(BaseSettings):
     client_ca_file: Path | None = Field(
         default=None, description="PEM CA bundle; when set, clients must present a certificate it signed."
     )
-    host: str = Field(default="0.0.0.0", min_length=1, description="Address both ports listen on.")
+    host: str = Field(default="0.0.0.0", min_length=1, description="Address the webhook port listens on.")
+    probe_host: str = Field(
+        default="0.0.0.0", min_length=1, description="Address the probe and metrics port listens on."
+    )
     port: int = Field(default=8443, ge=0, le=65535, description="HTTPS port of the webhook.")
     probe_port: int = Field(default=9090, ge=0, le=65535, description="Plain-HTTP port: probes and metrics.")
     log_format: LogFormat = Field(default="json", description="json (one object a line) or text.")
     log_level: LogLevel = Field(default="info", description="debug also logs request objects.")
     max_request_bytes: int = Field(
         default=DEFAULT_MAX_REQUEST_BYTES, ge=1024, description="Larger request bodies get a 413 answer."
+    )
+    max_header_bytes: int = Field(
+        default=DEFAULT_MAX_HEADER_BYTES,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="Longest request line plus headers; longer ones get 431 and the connection is closed.",
+    )
+    request_timeout: float = Field(
+        default=DEFAULT_REQUEST_TIMEOUT,
+        gt=0,
+        le=300,
+        description="Seconds a TLS handshake, and a request's headers and body, may take to arrive (408).",
+    )
+    max_connections: int = Field(
+        default=DEFAULT_MAX_CONNECTIONS,
+        ge=1,
+        le=1_000_000,
+        description="Open connections per port; past it new connections are refused at once.",
+    )
+    graceful_timeout: int = Field(
+        default=DEFAULT_GRACEFUL_TIMEOUT,
+        ge=1,
+        le=300,
+        description="Seconds in-flight requests may take to finish after the listener stops.",
     )
     reload_interval: float = Field(
         default=2.0, gt=0, le=300, description="Seconds between checks of the rules and TLS files."

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.settings import DEFAULT_MAX_REQUEST_BYTES, env_name
+from app.settings import (
+    DEFAULT_GRACEFUL_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_REQUEST_BYTES,
+    DEFAULT_REQUEST_TIMEOUT,
+    env_name,
+)
 
 # (flag, metavar or None for choices, help). Defaults live in app.settings; a flag left out reads its
 # NETPOL_GUARD_* variable, then the default.
@@ -17,7 +24,11 @@ _FLAGS: tuple[tuple[str, dict[str, object]], ...] = (
     ("tls-cert-file", {"metavar": "FILE", "help": "PEM serving certificate (required); reloaded on change"}),
     ("tls-private-key-file", {"metavar": "FILE", "help": "PEM private key (required); reloaded on change"}),
     ("client-ca-file", {"metavar": "FILE", "help": "require client certificates signed by this CA bundle"}),
-    ("host", {"metavar": "ADDR", "help": "listen address (default 0.0.0.0)"}),
+    ("host", {"metavar": "ADDR", "help": "listen address of the webhook port (default 0.0.0.0)"}),
+    (
+        "probe-host",
+        {"metavar": "ADDR", "help": "listen address of the probe and metrics port (default 0.0.0.0)"},
+    ),
     ("port", {"type": int, "help": "HTTPS webhook port (default 8443)"}),
     ("probe-port", {"type": int, "help": "plain-HTTP port for /healthz, /readyz, /metrics (default 9090)"}),
     ("log-format", {"choices": ["json", "text"], "help": "log format (default json)"}),
@@ -31,8 +42,47 @@ _FLAGS: tuple[tuple[str, dict[str, object]], ...] = (
         },
     ),
     (
+        "max-header-bytes",
+        {
+            "type": int,
+            "metavar": "N",
+            "help": f"longer request heads get 431 and are closed (default {DEFAULT_MAX_HEADER_BYTES})",
+        },
+    ),
+    (
+        "request-timeout",
+        {
+            "type": float,
+            "metavar": "SECONDS",
+            "help": "a TLS handshake, or a request's headers and body, must arrive within this "
+            f"(else 408 and close; default {DEFAULT_REQUEST_TIMEOUT:g})",
+        },
+    ),
+    (
+        "max-connections",
+        {
+            "type": int,
+            "metavar": "N",
+            "help": "open connections per port; more are refused at once "
+            f"(default {DEFAULT_MAX_CONNECTIONS})",
+        },
+    ),
+    (
+        "graceful-timeout",
+        {
+            "type": int,
+            "metavar": "SECONDS",
+            "help": "after the shutdown delay, how long in-flight reviews may take to finish "
+            f"(default {DEFAULT_GRACEFUL_TIMEOUT})",
+        },
+    ),
+    (
         "reload-interval",
-        {"type": float, "metavar": "SECONDS", "help": "how often files are checked (default 2)"},
+        {
+            "type": float,
+            "metavar": "SECONDS",
+            "help": "how often files are checked (default 2; SIGHUP checks now)",
+        },
     ),
     (
         "shutdown-delay",

@@ -16,6 +16,7 @@ import gc
 import logging
 import signal
 import socket
+import ssl
 from collections.abc import Coroutine, Iterator
 from typing import Any, Final
 
@@ -25,6 +26,7 @@ from app import __version__
 from app.admission.handler import AdmissionHandler
 from app.errors import SettingsError
 from app.logs import FIELDS
+from app.server.connections import ConnectionGate, ConnectionLimits
 from app.server.metrics import Metrics
 from app.server.probes import build_probe_app
 from app.server.reload import Reloader, describe, read_client_cas, read_pair, read_rules
@@ -38,7 +40,6 @@ logger = logging.getLogger(__name__)
 # Longer than the API server's idle-connection timeout (90 s): the client, not us, closes idle
 # connections, so a review is never sent on a connection we are closing at that moment.
 KEEP_ALIVE_SECONDS: Final = 120
-GRACEFUL_SHUTDOWN_SECONDS: Final = 25
 GC_INTERVAL_SECONDS: Final = 2.0
 
 
@@ -61,13 +62,30 @@ async def collect_garbage(interval: float = GC_INTERVAL_SECONDS) -> None:
 
 
 class _Server(uvicorn.Server):
+    """A uvicorn server whose sockets accept through a `ConnectionGate` (TLS included)."""
+
+    def __init__(
+        self, config: uvicorn.Config, limits: ConnectionLimits, tls: ssl.SSLContext | None, name: str
+    ) -> None:
+        super().__init__(config)
+        self.gate = ConnectionGate(limits, config, self.server_state, {}, tls, name)
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         # Signals are handled once for both servers by `WebhookServer`, in order.
         yield
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn's own startup hands the TLS context to create_server (no handshake timeout, and a
+        # handshake per connection before anything can be counted); the gate accepts by itself.
+        assert sockets is not None
+        await self.lifespan.startup()
+        self.gate.app_state = self.lifespan.state
+        self.servers = [self.gate.listen(sock) for sock in sockets]  # type: ignore[misc]
+        self.started = True
 
-def _bind(host: str, port: int, flag: str) -> socket.socket:
+
+def _bind(host: str, port: int, flag: str, host_flag: str) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -80,7 +98,7 @@ def _bind(host: str, port: int, flag: str) -> socket.socket:
     except OSError as exc:
         sock.close()
         if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
-            flag = "--host / NETPOL_GUARD_HOST"  # the address is wrong, not the port
+            flag = host_flag  # the address is wrong, not the port
         raise SettingsError(f"{flag}: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.set_inheritable(True)
     return sock
@@ -99,7 +117,6 @@ def uvicorn_config(app: Any) -> uvicorn.Config:
         # The API server and kubelet connect directly; no proxy headers to trust, one ASGI layer less.
         proxy_headers=False,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     config.load()
     return config
@@ -129,10 +146,15 @@ class WebhookServer:
             client_ca_file=client_ca_file,
             interval=settings.reload_interval,
         )
-        self.webhook_socket = _bind(settings.host, settings.port, "--port / NETPOL_GUARD_PORT")
+        self.webhook_socket = _bind(
+            settings.host, settings.port, "--port / NETPOL_GUARD_PORT", "--host / NETPOL_GUARD_HOST"
+        )
         try:
             self.probe_socket = _bind(
-                settings.host, settings.probe_port, "--probe-port / NETPOL_GUARD_PROBE_PORT"
+                settings.probe_host,
+                settings.probe_port,
+                "--probe-port / NETPOL_GUARD_PROBE_PORT",
+                "--probe-host / NETPOL_GUARD_PROBE_HOST",
             )
         except SettingsError:
             self.webhook_socket.close()
@@ -142,9 +164,15 @@ class WebhookServer:
         webhook_config = uvicorn_config(
             build_webhook_app(self.handler, self.metrics, settings.max_request_bytes)
         )
-        webhook_config.ssl = self.tls_context
-        self._webhook = _Server(webhook_config)
-        self._probes = _Server(uvicorn_config(build_probe_app(self.readiness, self.metrics)))
+        limits = ConnectionLimits(
+            max_connections=settings.max_connections,
+            max_header_bytes=settings.max_header_bytes,
+            request_timeout=settings.request_timeout,
+        )
+        webhook_config.timeout_graceful_shutdown = settings.graceful_timeout
+        self._webhook = _Server(webhook_config, limits, self.tls_context, "webhook")
+        probe_config = uvicorn_config(build_probe_app(self.readiness, self.metrics))
+        self._probes = _Server(probe_config, limits, None, "probes")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._hurry: asyncio.Event | None = None
@@ -200,6 +228,7 @@ class WebhookServer:
         stop = asyncio.create_task(self._stop.wait())
         await asyncio.wait({stop, webhook, probes}, return_when=asyncio.FIRST_COMPLETED)
         self.readiness.shutting_down = True
+        self._webhook.gate.drain()
         if self._stop.is_set() and self.settings.shutdown_delay > 0:
             logger.info(
                 "stop requested: unready now, still answering reviews while endpoints drop this pod",
@@ -207,7 +236,19 @@ class WebhookServer:
             )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._hurry.wait(), self.settings.shutdown_delay)
-        logger.info("stopping: no new connections, finishing in-flight reviews")
+        # Idle keep-alive connections go first, while the listener still accepts: a client whose idle
+        # connection closes reconnects (and is answered) instead of meeting a refused port.
+        closed = self._webhook.gate.close_idle()
+        await asyncio.sleep(0)
+        logger.info(
+            "stopping: no new connections, finishing in-flight reviews",
+            extra={
+                FIELDS: {
+                    "closed_idle_connections": closed,
+                    "graceful_timeout_s": self.settings.graceful_timeout,
+                }
+            },
+        )
         self._webhook.should_exit = True
         await asyncio.gather(webhook, return_exceptions=True)
         for task in (reloads, stop, collector):
@@ -218,16 +259,17 @@ class WebhookServer:
         logger.info("stopped")
 
     def _log_started(self) -> None:
-        host = self.settings.host
-        shown = f"[{host}]" if ":" in host else host
+        def shown(host: str) -> str:
+            return f"[{host}]" if ":" in host else host
+
         ruleset = self.handler.ruleset
         logger.info(
             "netpol-guard serving",
             extra={
                 FIELDS: {
                     "version": __version__,
-                    "webhook": f"https://{shown}:{self.port}{VALIDATE_PATH}",
-                    "probes": f"http://{shown}:{self.probe_port}",
+                    "webhook": f"https://{shown(self.settings.host)}:{self.port}{VALIDATE_PATH}",
+                    "probes": f"http://{shown(self.settings.probe_host)}:{self.probe_port}",
                     "rules": str(self.settings.config)
                     if self.settings.config
                     else "<embedded default rules>",
