@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import time
@@ -39,9 +40,8 @@ def _read_answer(sock: socket.socket) -> bytes:
     while b"\r\n\r\n" not in data:
         data += sock.recv(65536)
     head, _, body = data.partition(b"\r\n\r\n")
-    length = next(
-        int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
-    )
+    lengths = [line.split(b":", 1)[1] for line in head.split(b"\r\n") if b"content-length" in line.lower()]
+    length = int(lengths[0])
     while len(body) < length:
         body += sock.recv(65536)
     return head + b"\r\n\r\n" + body
@@ -130,10 +130,8 @@ def test_a_body_that_trickles_in_gets_408(start_server: Start) -> None:
                 break
             time.sleep(0.05)
             tls.settimeout(0.001)
-            try:
+            with contextlib.suppress(TimeoutError, ssl.SSLWantReadError):
                 reply += tls.recv(65536)
-            except (TimeoutError, ssl.SSLWantReadError):
-                pass
             if reply:
                 break
         tls.settimeout(5)

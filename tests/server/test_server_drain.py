@@ -141,7 +141,7 @@ def test_sigterm_with_pooled_keep_alive_connections_under_load_loses_no_request(
 def test_an_idle_keep_alive_connection_is_closed_by_the_drain_and_the_process_exits(
     draining_server: tuple[subprocess.Popen[bytes], int, int], pki: Pki
 ) -> None:
-    process, port, probe_port = draining_server
+    process, port, _probe_port = draining_server
     body = review_bytes(uid="before")
     raw = socket.create_connection(("127.0.0.1", port), timeout=30)
     tls = trusting(pki.ca_file).wrap_socket(raw, server_hostname="localhost")
