@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from app.rules.traffic import Network, parse_network
@@ -72,6 +73,12 @@ def _show(interval: Interval) -> str:
 
 def address_set(cidr: str, excepts: list[str] | None) -> AddressSet:
     """The addresses of ``cidr`` minus every parsable except range."""
+    return _address_set(cidr, tuple(excepts or ()))
+
+
+# Pure, and the same blocks recur: memoised, bounded so that hostile input cannot grow it.
+@lru_cache(maxsize=8192)
+def _address_set(cidr: str, excepts: tuple[str, ...]) -> AddressSet:
     network = parse_network(cidr)
     if network is None:
         return AddressSet((), cidr or '""')

@@ -21,7 +21,7 @@ from typing import Final
 from app.admission.warnings import HARD_LIMIT, shorten
 from app.explain.diff import diff_policy, released
 from app.explain.document import change_document
-from app.explain.model import BREADTHS, ISOLATED, explain_policy
+from app.explain.model import ISOLATED, explain_policy, summarise
 from app.netpol import NetworkPolicy, spec_value
 
 OFF: Final = "off"
@@ -60,22 +60,16 @@ def _update_lines(old: NetworkPolicy, new: NetworkPolicy, mode: str) -> list[str
 
 
 def _create_lines(new: NetworkPolicy) -> list[str]:
-    explained = explain_policy(new)
     lines = []
-    for state in explained.directions:
-        if state.state != ISOLATED:
-            continue
-        count = len(state.grants)
-        if not count:
+    for summary in summarise(new):
+        widest = summary.widest
+        if widest is None:
             allows = "allows none"
         else:
-            widest = min(state.grants, key=lambda g: BREADTHS.index(g.breadth))
-            more = f" and {count - 1} more" if count > 1 else ""
-            allows = f"allows {widest.phrase.removeprefix(state.direction + ' ')}{more}"
-        notes = "".join(f"; {note}" for note in state.notes)
-        lines.append(
-            clean(f"{PREFIX} isolates {state.direction} of {explained.subject.phrase}: {allows}{notes}")
-        )
+            more = f" and {summary.count - 1} more" if summary.count > 1 else ""
+            allows = f"allows {widest.phrase.removeprefix(summary.direction + ' ')}{more}"
+        notes = "".join(f"; {note}" for note in summary.notes)
+        lines.append(clean(f"{PREFIX} isolates {summary.direction} of {summary.subject}: {allows}{notes}"))
     return lines
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from app.netpol import LabelSelector
@@ -140,18 +141,39 @@ def _normal(constraints: dict[str, Constraint], empty: bool = False) -> Selector
     return Selector(tuple(sorted((k, c) for k, c in constraints.items() if not c.is_universal)))
 
 
+SelectorKey = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, tuple[str, ...]], ...], bool]
+
+
 def normalise(selector: LabelSelector | None, *, namespace: bool = False) -> Selector:
     """The normal form of a decoded selector; ``namespace`` adds the name label every namespace has."""
+    if not selector:
+        return _EMPTY_NAMESPACE if namespace else _EMPTY
+    labels = selector.get("matchLabels")
+    expressions = selector.get("matchExpressions")
+    key: SelectorKey = (
+        tuple(labels.items()) if labels else (),
+        tuple((e.get("key", ""), e.get("operator", ""), tuple(e.get("values") or ())) for e in expressions)
+        if expressions
+        else (),
+        namespace,
+    )
+    return _normalise(key)
+
+
+# Pure, and the same selectors recur across policies and requests: memoised, bounded so that hostile
+# input cannot grow it.
+@lru_cache(maxsize=8192)
+def _normalise(selector: SelectorKey) -> Selector:
+    labels, expressions, namespace = selector
     constraints: dict[str, Constraint] = {NAME_LABEL: PRESENT} if namespace else {}
 
     def add(key: str, constraint: Constraint) -> None:
         constraints[key] = constraints[key].intersect(constraint) if key in constraints else constraint
 
-    for key, value in ((selector or {}).get("matchLabels") or {}).items():
-        add(key, Constraint.of(True, frozenset({value})))
-    for requirement in (selector or {}).get("matchExpressions") or ():
-        key, operator = requirement.get("key", ""), requirement.get("operator", "")
-        values = frozenset(requirement.get("values") or ())
+    for key, value in labels:
+        add(key, Constraint(True, (value,)))
+    for key, operator, listed in expressions:
+        values = frozenset(listed)
         if operator == "In":
             add(key, Constraint.of(True, values))
         elif operator == "NotIn":
@@ -166,6 +188,11 @@ def normalise(selector: LabelSelector | None, *, namespace: bool = False) -> Sel
     return _normal(constraints)
 
 
+_EMPTY: Final = Selector()
+_EMPTY_NAMESPACE: Final = Selector(((NAME_LABEL, PRESENT),))
+
+
+@lru_cache(maxsize=8192)
 def named_namespace(name: str) -> Selector:
     """The namespace selector that selects exactly the namespace ``name``."""
     return Selector(((NAME_LABEL, Constraint.of(True, frozenset({name}))),))

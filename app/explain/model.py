@@ -9,15 +9,32 @@ rendering (text, Markdown, JSON, admission warnings) and `diff` read only this m
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from app.explain.addresses import AddressSet, address_set
-from app.explain.labels import Selector, named_namespace, normalise, phrase_namespaces, phrase_pods
+from app.explain.labels import (
+    NAME_LABEL,
+    PRESENT,
+    Selector,
+    named_namespace,
+    normalise,
+    phrase_namespaces,
+    phrase_pods,
+)
 from app.explain.ports import PortSet, phrase_ports, port_set
-from app.netpol import DIRECTIONS, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, effective_protocol
+from app.netpol import (
+    DIRECTIONS,
+    NetworkPolicy,
+    NetworkPolicyPeer,
+    NetworkPolicyPort,
+    PolicyRule,
+    effective_protocol,
+)
 
 Locate = Callable[[str], tuple[int, int]]
+IPText = tuple[str, tuple[str, ...]]
+"""An ipBlock as written: (cidr, except ranges)."""
 """Field path -> (line, column) in the file the policy was read from."""
 
 ANYWHERE: Final = "anywhere"
@@ -36,6 +53,7 @@ NOT_AFFECTED: Final = "not-affected"
 # Every namespace of one policy is the same unknown one when the manifest names none: a value no real
 # namespace name can take, so it never matches a named namespace.
 _UNKNOWN_NAMESPACE: Final = "<this policy's namespace>"
+_EVERY_NAMESPACE: Final = ((NAME_LABEL, PRESENT),)
 
 STANDING_NOTES: Final = (
     "other policies can only add to what this policy allows, never take it away",
@@ -56,6 +74,11 @@ class Peer:
     namespaces: Selector | None = None
     pods: Selector | None = None
     addresses: AddressSet | None = None
+    # Only how it is said: `podSelector` alone and the namespace by name are the same peer.
+    this_namespace: bool = field(default=False, compare=False)
+
+
+_ANYWHERE_PEER: Final = Peer(ANYWHERE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +92,18 @@ class Grant:
     peer: Peer
     ports: PortSet
     breadth: str
-    peer_phrase: str
-    ports_phrase: str
+    namespace: str | None = None
+    block: IPText | None = None
     notes: tuple[str, ...] = ()
+
+    # Phrases are made when rendered: admission needs few of them, and the diff compares the model.
+    @property
+    def peer_phrase(self) -> str:
+        return peer_words(self.peer, self.namespace, self.block)
+
+    @property
+    def ports_phrase(self) -> str:
+        return phrase_ports(self.ports)
 
     @property
     def phrase(self) -> str:
@@ -154,59 +186,79 @@ def _namespace_words(namespace: str | None) -> str:
     return f"namespace {namespace}" if namespace else "this policy's namespace"
 
 
-def _peer(peer: NetworkPolicyPeer, namespace: str | None) -> tuple[Peer, str, str]:
-    """(peer, breadth, phrase) of one ``from[j]``/``to[j]`` entry."""
+def breadth_of(peer: NetworkPolicyPeer) -> str:
+    """The breadth class of one ``from[j]``/``to[j]`` entry."""
+    if peer.get("ipBlock") is not None:
+        return INTERNET
+    namespace_selector = peer.get("namespaceSelector")
+    if namespace_selector is None:
+        pod_selector = peer.get("podSelector")
+        return THIS_NAMESPACE if pod_selector is None or not normalise(pod_selector).constraints else PODS
+    every = normalise(namespace_selector, namespace=True).constraints == _EVERY_NAMESPACE
+    return EVERY_NAMESPACE if every else NAMESPACES_BY_LABEL
+
+
+def peer_of(peer: NetworkPolicyPeer, namespace: str | None) -> tuple[Peer, str, IPText | None]:
+    """(peer, breadth, the ipBlock as written) of one ``from[j]``/``to[j]`` entry."""
     block = peer.get("ipBlock")
     if block is not None:
         cidr, excepts = block.get("cidr", ""), block.get("except") or []
-        addresses = address_set(cidr, excepts)
-        if addresses.unparsable:
+        return Peer("addresses", addresses=address_set(cidr, excepts)), INTERNET, (cidr, tuple(excepts))
+    pod_selector, namespace_selector = peer.get("podSelector"), peer.get("namespaceSelector")
+    pods = normalise(pod_selector)
+    if namespace_selector is None:
+        namespaces = named_namespace(namespace or _UNKNOWN_NAMESPACE)
+        return Peer("pods", namespaces, pods, this_namespace=True), breadth_of(peer), None
+    namespaces = normalise(namespace_selector, namespace=True)
+    return Peer("pods", namespaces, pods), breadth_of(peer), None
+
+
+def peer_words(peer: Peer, namespace: str | None, block: IPText | None) -> str:
+    """How a peer is said: ``pods app=web in namespace shop (this policy's namespace)``."""
+    if peer.kind == ANYWHERE:
+        return ANYWHERE_WORDS
+    if block is not None:
+        cidr, excepts = block
+        if peer.addresses is not None and peer.addresses.unparsable:
             shown = f"IP range {cidr!r} (not a valid CIDR)"
         elif cidr.endswith("/0"):
             shown = f"every IPv{'6' if ':' in cidr else '4'} address ({cidr})"
         else:
             shown = f"IP range {cidr}"
-        if excepts:
-            shown += f" except {', '.join(excepts)}"
-        return Peer("addresses", addresses=addresses), INTERNET, shown
-    pod_selector, namespace_selector = peer.get("podSelector"), peer.get("namespaceSelector")
-    pods = normalise(pod_selector)
-    if namespace_selector is None:
-        namespaces = named_namespace(namespace or _UNKNOWN_NAMESPACE)
+        return shown + (f" except {', '.join(excepts)}" if excepts else "")
+    assert peer.pods is not None and peer.namespaces is not None
+    if peer.this_namespace:
         where = (
             f"in namespace {namespace} (this policy's namespace)"
             if namespace
             else "in this policy's namespace"
         )
-        breadth = THIS_NAMESPACE if not pods.constraints else PODS
-        return Peer("pods", namespaces, pods), breadth, f"{phrase_pods(pods)} {where}"
-    namespaces = normalise(namespace_selector, namespace=True)
-    words = phrase_namespaces(namespaces)
-    breadth = EVERY_NAMESPACE if words == "every namespace" else NAMESPACES_BY_LABEL
-    return Peer("pods", namespaces, pods), breadth, f"{phrase_pods(pods)} in {words}"
+        return f"{phrase_pods(peer.pods)} {where}"
+    return f"{phrase_pods(peer.pods)} in {phrase_namespaces(peer.namespaces)}"
 
 
-def _port_notes(ports: list[NetworkPolicyPort] | None, peer: Peer, admitted: PortSet) -> tuple[str, ...]:
+def _rule_notes(ports: list[NetworkPolicyPort] | None, admitted: PortSet) -> tuple[tuple[str, ...], bool]:
+    """(the endPort caveats of a rule's ports, whether it names a port) — once per rule, not per peer."""
     notes: list[str] = []
+    named = False
     for port in ports or ():
         value, end = port.get("port"), port.get("endPort")
+        if isinstance(value, str):
+            named = True
         # A range that another entry's "every port" swallows opens nothing more without endPort support.
-        swallowed = admitted.get(effective_protocol(port)).full
-        if isinstance(value, int) and end is not None and end > value and not swallowed:
+        elif isinstance(value, int) and end is not None and end > value:
             note = END_PORT_NOTE.format(port=value)
-            if note not in notes:
+            if note not in notes and not admitted.get(effective_protocol(port)).full:
                 notes.append(note)
-        if isinstance(value, str) and peer.kind == "addresses" and NAMED_IP_NOTE not in notes:
-            notes.append(NAMED_IP_NOTE)
-    return tuple(notes)
+    return tuple(notes), named
 
 
-def _reaches_dns(grants: tuple[Grant, ...]) -> bool:
-    for grant in grants:
-        for protocol in ("UDP", "TCP"):
-            entry = grant.ports.get(protocol)
-            if any(low <= 53 <= high for low, high in entry.ranges) or any("dns" in n for n in entry.names):
-                return True
+def reaches_dns(ports: PortSet) -> bool:
+    """True when ``ports`` admits port 53 (UDP or TCP) or a port named like DNS."""
+    for protocol in ("UDP", "TCP"):
+        entry = ports.get(protocol)
+        if any(low <= 53 <= high for low, high in entry.ranges) or any("dns" in n for n in entry.names):
+            return True
     return False
 
 
@@ -214,6 +266,74 @@ def _locate(locate: Locate | None, path: str) -> tuple[int | None, int | None]:
     if locate is None:
         return None, None
     return locate(path)
+
+
+def _grant(
+    direction: str,
+    path: str,
+    raw_peer: NetworkPolicyPeer,
+    ports: PortSet,
+    notes: tuple[str, ...],
+    named: bool,
+    namespace: str | None,
+    locate: Locate | None,
+) -> Grant:
+    peer, breadth, block = peer_of(raw_peer, namespace)
+    line, column = _locate(locate, path)
+    grant_notes = (*notes, NAMED_IP_NOTE) if named and block is not None else notes
+    return Grant(direction, path, line, column, peer, ports, breadth, namespace, block, grant_notes)
+
+
+@dataclass(frozen=True, slots=True)
+class DirectionSummary:
+    """What admission says about one isolated direction of a new policy: how many grants, the widest."""
+
+    direction: str
+    subject: str
+    count: int
+    widest: Grant | None
+    notes: tuple[str, ...]
+
+
+def summarise(policy: NetworkPolicy) -> list[DirectionSummary]:
+    """Per isolated direction, the number of grants and the widest (first of the widest class) as a
+    `Grant`, without building the others: the cheap part of `explain_policy` that CREATE needs."""
+    namespace = policy.metadata.get("namespace") or None
+    subject = f"{phrase_pods(normalise(policy.pod_selector))} in {_namespace_words(namespace)}"
+    found: list[DirectionSummary] = []
+    for policy_type, direction, _ in DIRECTIONS:
+        if policy_type not in policy.effective_policy_types:
+            continue
+        count, dns = 0, False
+        best: tuple[int, str, PolicyRule, NetworkPolicyPeer | None] | None = None
+        for entry_direction, rule_path, peer_field, rule in policy.rule_entries:
+            if entry_direction != policy_type:
+                continue
+            dns = dns or (direction == "egress" and reaches_dns(port_set(rule.ports)))
+            if not rule.peers:
+                count += 1
+                if best is None or best[0] > 0:
+                    best = (0, rule_path, rule, None)
+                continue
+            count += len(rule.peers)
+            for index, raw_peer in enumerate(rule.peers):
+                rank = BREADTHS.index(breadth_of(raw_peer))
+                if best is None or rank < best[0]:
+                    best = (rank, f"{rule_path}.{peer_field}[{index}]", rule, raw_peer)
+        widest = None
+        if best is not None:
+            _, path, rule, chosen = best
+            ports = port_set(rule.ports)
+            notes, named = _rule_notes(rule.ports, ports)
+            if chosen is None:
+                widest = Grant(
+                    direction, path, None, None, _ANYWHERE_PEER, ports, ANYWHERE, namespace, None, notes
+                )
+            else:
+                widest = _grant(direction, path, chosen, ports, notes, named, namespace, None)
+        notes = (DNS_NOTE,) if direction == "egress" and not dns else ()
+        found.append(DirectionSummary(direction, subject, count, widest, notes))
+    return found
 
 
 def _direction(
@@ -235,45 +355,35 @@ def _direction(
     else:
         path = f"spec.{field}" if rules else "spec"
     grants: list[Grant] = []
+    dns = False
     for entry_direction, rule_path, peer_field, rule in policy.rule_entries:
         if entry_direction != policy_type:
             continue
         ports = port_set(rule.ports)
-        ports_phrase = phrase_ports(ports)
+        dns = dns or (direction == "egress" and reaches_dns(ports))
+        notes, named = _rule_notes(rule.ports, ports)
         if not rule.peers:
-            peer = Peer(ANYWHERE)
+            line, column = _locate(locate, rule_path)
             grants.append(
                 Grant(
                     direction,
                     rule_path,
-                    *_locate(locate, rule_path),
-                    peer,
+                    line,
+                    column,
+                    _ANYWHERE_PEER,
                     ports,
                     ANYWHERE,
-                    ANYWHERE_WORDS,
-                    ports_phrase,
-                    _port_notes(rule.ports, peer, ports),
+                    namespace,
+                    None,
+                    notes,
                 )
             )
             continue
         for peer_index, raw_peer in enumerate(rule.peers):
             peer_path = f"{rule_path}.{peer_field}[{peer_index}]"
-            peer, breadth, words = _peer(raw_peer, namespace)
-            grants.append(
-                Grant(
-                    direction,
-                    peer_path,
-                    *_locate(locate, peer_path),
-                    peer,
-                    ports,
-                    breadth,
-                    words,
-                    ports_phrase,
-                    _port_notes(rule.ports, peer, ports),
-                )
-            )
+            grants.append(_grant(direction, peer_path, raw_peer, ports, notes, named, namespace, locate))
     granted = tuple(grants)
-    notes = (DNS_NOTE,) if direction == "egress" and not _reaches_dns(granted) else ()
+    notes = (DNS_NOTE,) if direction == "egress" and not dns else ()
     return DirectionState(direction, ISOLATED, path, *_locate(locate, path), granted, notes)
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Final
 
-from app.netpol import PROTOCOLS, NetworkPolicyPort, effective_protocol
+from app.netpol import DEFAULT_PROTOCOL, PROTOCOLS, NetworkPolicyPort
 
 MIN_PORT: Final = 1
 MAX_PORT: Final = 65535
@@ -150,22 +151,40 @@ EVERY_PORT: Final = _build((p, ProtocolPorts(FULL)) for p in PROTOCOLS)
 
 def port_entry(port: NetworkPolicyPort) -> PortSet:
     """What one ``ports[j]`` entry admits (after the protocol default)."""
-    protocol = effective_protocol(port)
-    value = port.get("port")
-    if value is None:
-        return _build([(protocol, ProtocolPorts(FULL))])
-    if isinstance(value, str):
-        return _build([(protocol, ProtocolPorts((), (value,)))])
-    end = port.get("endPort")
-    high = value if end is None else end
-    return _build([(protocol, ProtocolPorts(((max(value, MIN_PORT), min(high, MAX_PORT)),)))])
+    return _cached_port_set(((port.get("protocol"), port.get("port"), port.get("endPort")),))
 
 
 def port_set(ports: list[NetworkPolicyPort] | None) -> PortSet:
     """What a rule's ``ports`` list admits: absent or empty is every port of every protocol."""
     if not ports:
         return EVERY_PORT
-    return _build(part for port in ports for part in port_entry(port).protocols)
+    return _cached_port_set(tuple((p.get("protocol"), p.get("port"), p.get("endPort")) for p in ports))
+
+
+PortKey = tuple[tuple[str | None, int | str | None, int | None], ...]
+
+
+# Pure, and the same few port lists recur across policies and requests: memoised, bounded so that
+# hostile input cannot grow it.
+@lru_cache(maxsize=8192)
+def _cached_port_set(entries: PortKey) -> PortSet:
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    names: dict[str, set[str]] = {}
+    for protocol, value, end in entries:
+        protocol = DEFAULT_PROTOCOL if protocol is None else protocol
+        if value is None:
+            ranges.setdefault(protocol, []).append(FULL[0])
+        elif isinstance(value, str):
+            names.setdefault(protocol, set()).add(value)
+        else:
+            high = value if end is None else end
+            ranges.setdefault(protocol, []).append((max(value, MIN_PORT), min(high, MAX_PORT)))
+    return _build(
+        [
+            (p, ProtocolPorts(tuple(ranges.get(p, ())), tuple(names.get(p, ()))))
+            for p in ranges.keys() | names.keys()
+        ]
+    )
 
 
 def _ranges_phrase(protocol: str, ranges: Ranges) -> list[str]:
