@@ -101,7 +101,12 @@ def test_what_a_to_b_opens_b_to_a_closes(a: dict[str, Any], b: dict[str, Any]) -
     backward = diff_explanations([explained(b)], [explained(a)]).changes
     assert _signature(forward, "opens") == _signature(backward, "closes")
     assert _signature(forward, "closes") == _signature(backward, "opens")
-    assert _signature(forward, "widens") == _signature(backward, "narrows")
+    # Same peer, other ports: shown old -> new, so the arrow turns round.
+    turned = sorted(
+        (d, peer, " -> ".join(reversed(ports.split(" -> "))))
+        for d, peer, ports in _signature(backward, "narrows")
+    )
+    assert _signature(forward, "widens") == turned
     assert _signature(forward, "isolates") == _signature(backward, "stops-isolating")
     assert len(_signature(forward, "unknown")) == len(_signature(backward, "unknown"))
 
