@@ -203,6 +203,7 @@ def _other_ports(builder: _Builder, direction: str, old: _Merged, new: _Merged, 
     """The same peer on both sides with other ports: widens and/or narrows (old -> new)."""
     preposition = "from" if direction == "ingress" else "to"
     shown = f"{phrase_ports(old.ports)} -> {phrase_ports(new.ports)}"
+    found: list[str] = []
     for kind, larger, smaller, against in (
         (WIDENS, new, old, context.old),
         (NARROWS, old, new, context.new),
@@ -211,11 +212,14 @@ def _other_ports(builder: _Builder, direction: str, old: _Merged, new: _Merged, 
         if extra.empty and not unsure:
             continue
         outcome = cover(new.peer, extra, against).outcome if not extra.empty else UNKNOWN
-        if outcome == COVERED:
-            continue
-        label = kind if outcome == OPENS else "cannot tell if wider:"
+        if outcome == OPENS:
+            found.append(kind)
+        elif outcome == UNKNOWN and UNKNOWN_KIND not in found:
+            found.append(UNKNOWN_KIND)  # one "cannot tell" for the pair, whichever side could not be told
+    for kind in found:
+        label = kind if kind != UNKNOWN_KIND else "cannot tell if wider:"
         builder.add(
-            kind if outcome == OPENS else UNKNOWN_KIND,
+            kind,
             direction,
             new.first.breadth,
             f"{label} {direction} {preposition} {new.first.peer_phrase}: {shown}",

@@ -85,7 +85,7 @@ def test_a_changed_pod_selector_selects() -> None:
 def test_a_named_port_replacing_a_number_cannot_be_told() -> None:
     old = ingress({"from": [WEB], "ports": [{"port": 8080}]})
     new = ingress({"from": [WEB], "ports": [{"port": "http"}]})
-    assert kinds(old, new) == ["unknown", "unknown"]
+    assert kinds(old, new) == ["unknown"]
     assert changes(old, new)[0].phrase.startswith("cannot tell if wider")
 
 
