@@ -20,7 +20,7 @@ CONTROLPLANE := PYTHONPATH=$(CURDIR)/tests
 CONFIG ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint typecheck pytest run bench bench-engine check-example tools kube-tools cluster manifests e2e clean \
+.PHONY: help venv test lint typecheck pytest run bench bench-engine bench-check check-example tools kube-tools cluster manifests e2e clean \
 	image image-repository chart-repository
 
 help: ## List the targets
@@ -60,6 +60,9 @@ run: $(STAMP) ## Serve the webhook on https://127.0.0.1:8443 with dev certificat
 
 bench-engine: $(STAMP) ## Engine benchmark: microseconds per policy (typical and 1 MiB)
 	$(BIN)/python -m benchmarks.engine
+
+bench-check: $(STAMP) ## check benchmark: CPU time over 10k, 20k and 100k documents in one file (linear)
+	$(BIN)/python -m benchmarks.check
 
 bench: $(STAMP) ## Server benchmark against a bare uvicorn ceiling (TLS, keep-alive), then the worst-case table
 	$(BIN)/python -m benchmarks.server

@@ -18,6 +18,7 @@ from app.rules.base import Action
 def _line(file: FileResult, policy: PolicyResult, action: Action) -> list[str]:
     return [
         f"{file.path}:{f.line}:{f.column}: {f.violation.action.value} {f.violation.render()}"
+        f"{policy.namespace_note}"
         for f in policy.findings
         if f.violation.action is action
     ]

@@ -237,3 +237,20 @@ def test_sarif_names_stdin_with_a_valid_relative_uri() -> None:
         )
     )["runs"][0]["results"]
     assert result["locations"][0]["physicalLocation"]["artifactLocation"] == {"uri": "stdin"}
+
+
+def test_run_problems_and_skipped_files_are_valid_sarif_notifications() -> None:
+    from app.manifests import UnreadableManifest
+    from app.report.results import CheckReport, FileResult
+    from app.ruleset import Mode
+
+    rules = UnreadableManifest("rules.yaml", "bad rules file: rules.no-such-rule: unknown rule", 4, 3)
+    skipped = FileResult("pipe.yaml", (), note="skipped: a FIFO, not a regular file")
+    document = json.loads(render_sarif(CheckReport((skipped,), Mode.ENFORCE, problems=(rules,))))
+    jsonschema.Draft4Validator(_sarif_schema()).validate(document)
+    (invocation,) = document["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False
+    error, note = invocation["toolExecutionNotifications"]
+    assert (error["level"], note["level"]) == ("error", "note")
+    assert error["locations"][0]["physicalLocation"]["region"] == {"startLine": 4, "startColumn": 3}
+    assert json.loads(render_json(CheckReport((skipped,), Mode.ENFORCE)))["exitCode"] == 0
