@@ -2,7 +2,9 @@
 
 1. ``charts/netpol-guard/values.schema.json``: the ``rules`` value and the capitalised ``$defs`` are
    generated from the rules loader's pydantic models (`app.ruleset.RuleSet`), so the chart rejects exactly
-   what the server would reject (unknown rule ids, unknown parameters, wrong types) at `helm install`.
+   what the server would reject (unknown rule ids, unknown parameters, wrong types) at `helm install`;
+   ``charts/netpol-guard/files/rules.schema.json``, the same models' schema of the whole rules file, which
+   the chart's templates check ``rulesFile`` (and ``rules``) against when they render.
 2. ``deploy/manifests/netpol-guard.yaml``: the chart rendered with default values for `kubectl apply`
    users, in namespace ``netpol-guard``, for the oldest supported Kubernetes (1.29), without what only
    Helm understands (the ``helm.sh/*`` labels and hook annotations, ``managed-by: Helm``).
@@ -26,6 +28,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "charts" / "netpol-guard"
 SCHEMA = CHART / "values.schema.json"
+RULES_SCHEMA = CHART / "files" / "rules.schema.json"
 MANIFESTS = ROOT / "deploy" / "manifests" / "netpol-guard.yaml"
 NAMESPACE = "netpol-guard"
 RELEASE = "netpol-guard"
@@ -68,20 +71,33 @@ def _strip_titles(node: Any) -> Any:
     return node
 
 
-def rules_value_schema() -> tuple[dict[str, Any], dict[str, Any]]:
-    """(schema of the chart's ``rules`` value, the ``$defs`` it refers to), from `RuleSet`."""
+def rules_file_schema() -> dict[str, Any]:
+    """The whole rules file's JSON schema, from `RuleSet` (``$defs`` included)."""
     sys.path.insert(0, str(ROOT))
     from app.ruleset import RuleSet
 
-    schema = _strip_titles(RuleSet.model_json_schema(by_alias=True))
+    schema: dict[str, Any] = _strip_titles(RuleSet.model_json_schema(by_alias=True))
+    return schema
+
+
+def rules_value_schema() -> tuple[dict[str, Any], dict[str, Any]]:
+    """(schema of the chart's ``rules`` value, the ``$defs`` it refers to): the rules file, with
+    apiVersion and kind optional (the chart adds them)."""
+    schema = rules_file_schema()
     defs = schema.pop("$defs", {})
-    for key in ("apiVersion", "kind"):  # the chart adds them
-        schema["properties"].pop(key, None)
     schema["required"] = [key for key in schema.get("required", []) if key not in ("apiVersion", "kind")]
     if not schema["required"]:
         del schema["required"]
-    schema["description"] = "The rules file without apiVersion and kind (generated from app.ruleset)."
+    schema["description"] = (
+        "The rules file (generated from app.ruleset); apiVersion and kind may be left out. "
+        "rulesFile, when set, replaces it."
+    )
     return schema, defs
+
+
+def render_rules_schema() -> str:
+    """files/rules.schema.json: what templates/_rulesfile.tpl checks the rules against at render time."""
+    return json.dumps(rules_file_schema(), indent=1, ensure_ascii=False) + "\n"
 
 
 def render_values_schema() -> str:
@@ -182,11 +198,11 @@ def main(argv: list[str]) -> int:
         print("render_manifests: no helm binary; run `make tools` first", file=sys.stderr)
         return 2
     stale = []
-    schema = render_values_schema()
-    if SCHEMA.read_text(encoding="utf-8") != schema:
-        stale.append(SCHEMA)
-        if not check:
-            SCHEMA.write_text(schema, encoding="utf-8")
+    for path, text in ((SCHEMA, render_values_schema()), (RULES_SCHEMA, render_rules_schema())):
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            stale.append(path)
+            if not check:
+                path.write_text(text, encoding="utf-8")
     try:
         manifests = render_manifests(helm)
     except HelmError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cached_property
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -18,7 +19,9 @@ class MetadataRequirement(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     key: str = Field(min_length=1, description="The label or annotation key that must be present.")
-    pattern: str | None = Field(
+    # `format: regex` in the JSON schema: the chart checks the pattern with Helm's regexMatch (Go regexp,
+    # RE2's syntax) when it renders.
+    pattern: Annotated[str, Field(json_schema_extra={"format": "regex"})] | None = Field(
         default=None,
         description="RE2 regular expression (Go regexp syntax) the whole value must match.",
     )
@@ -63,6 +66,10 @@ class MetadataRequirement(BaseModel):
         return ""
 
 
+# For the chart's render-time check (templates/_rulesfile.tpl), which mirrors `_unique_keys` below.
+_UNIQUE_KEYS: dict[str, Any] = {"x-unique-by": "key"}
+
+
 class _MetadataSettings(RuleSettings):
     @model_validator(mode="after")
     def _unique_keys(self) -> _MetadataSettings:
@@ -78,7 +85,9 @@ class _MetadataSettings(RuleSettings):
 
 class RequireLabelsSettings(_MetadataSettings):
     action: Action = Field(default=Action.DENY, description="deny | warn | audit | off")
-    labels: list[MetadataRequirement] = Field(default=[], description="Labels every policy must carry.")
+    labels: list[MetadataRequirement] = Field(
+        default=[], description="Labels every policy must carry.", json_schema_extra=_UNIQUE_KEYS
+    )
 
     def _requirements(self) -> list[MetadataRequirement]:
         return self.labels
@@ -87,7 +96,9 @@ class RequireLabelsSettings(_MetadataSettings):
 class RequireAnnotationsSettings(_MetadataSettings):
     action: Action = Field(default=Action.WARN, description="deny | warn | audit | off")
     annotations: list[MetadataRequirement] = Field(
-        default=[], description="Annotations every policy must carry (e.g. a description of its intent)."
+        default=[],
+        description="Annotations every policy must carry (e.g. a description of its intent).",
+        json_schema_extra=_UNIQUE_KEYS,
     )
 
     def _requirements(self) -> list[MetadataRequirement]:

@@ -82,11 +82,7 @@ seccompProfile:
   type: RuntimeDefault
 {{- end }}
 
-{{/* The rules file served to the webhook: the `rules` value with the file's apiVersion and kind. */}}
-{{- define "netpol-guard.rulesFile" -}}
-{{- $file := dict "apiVersion" "netpol-guard.io/v1alpha1" "kind" "RuleSet" -}}
-{{- toYaml (merge $file (deepCopy .Values.rules)) }}
-{{- end }}
+{{/* The rules file served to the webhook: templates/_rulesfile.tpl. */}}
 
 {{/*
 `certs ensure` pod spec, shared by the hook Job and the CronJob. Call with
