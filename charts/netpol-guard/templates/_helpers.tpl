@@ -14,8 +14,8 @@
 {{- end }}
 {{- end }}
 
-{{/* The webhook configuration and its single webhook share this fixed name (one install per cluster). */}}
-{{- define "netpol-guard.webhookName" -}}validate.netpol-guard.io{{- end }}
+{{/* The webhook configuration and its single webhook share this name (webhook.name, cluster-wide). */}}
+{{- define "netpol-guard.webhookName" -}}{{ .Values.webhook.name }}{{- end }}
 
 {{/*
 The Kubernetes controllers that delete a namespace's contents (CEL list items). The webhook never judges
