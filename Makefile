@@ -80,8 +80,9 @@ kube-tools: ## Build kube-apiserver, kube-controller-manager, kubectl and etcd i
 cluster: $(STAMP) tools kube-tools ## Local API server with netpol-guard enforcing CONFIG (default: embedded rules), until Ctrl-C
 	$(CONTROLPLANE) exec $(BIN)/python -m controlplane.devcluster $(if $(CONFIG),--config "$(CONFIG)")
 
-manifests: $(STAMP) tools ## Regenerate deploy/manifests and the rules part of the chart's values.schema.json
+manifests: $(STAMP) tools ## Regenerate deploy/manifests, the rules part of values.schema.json, the chart README's values table
 	$(BIN)/python scripts/render_manifests.py
+	$(BIN)/python scripts/render_chart_readme.py
 
 e2e: $(STAMP) tools ## kind cluster, image build + load, helm install, e2e suite (needs docker, kind, kubectl; Helm 4 from `make tools` or PATH)
 	PATH="$(CURDIR)/$(TOOLS):$$PATH" $(BIN)/pytest -m e2e tests/e2e -v -rs
