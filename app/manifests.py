@@ -56,8 +56,10 @@ Position = tuple[int, int]
 """(line, column), both 1-based."""
 
 
-class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """Safe loading, except that timestamps stay strings (the API server sees JSON strings), a number
+class YamlLoader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """Safe YAML loading for every file netpol-guard reads (manifests and the rules file).
+
+    Safe loading, except that timestamps stay strings (the API server sees JSON strings), a number
     too long to convert is an error at its position, and mappings that repeat a key are remembered."""
 
     def __init__(self, stream: str) -> None:
@@ -85,8 +87,8 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
         return mapping
 
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _BaseLoader.construct_yaml_str)
-_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _BaseLoader.construct_yaml_str)
+YamlLoader.add_constructor("tag:yaml.org,2002:int", YamlLoader.construct_yaml_int)
 
 
 class UnreadableManifest(ManifestError):
@@ -390,7 +392,7 @@ def split_documents(text: str) -> Iterator[tuple[str, int]]:
 
 
 def _parse_document(text: str, line_offset: int, collector: _Collector) -> None:
-    loader = _Loader(text)
+    loader = YamlLoader(text)
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -430,7 +432,7 @@ def _parse_yaml(text: str, path: str) -> ManifestFile:
 
 def _compose_quietly(text: str) -> Node | None:
     try:
-        return yaml.compose(text, Loader=_Loader)
+        return yaml.compose(text, Loader=YamlLoader)
     except (yaml.YAMLError, RecursionError):
         return None  # valid JSON that YAML cannot read: findings fall back to line 1
 

@@ -25,11 +25,12 @@ from pydantic import (
 )
 
 from app.errors import RulesFileError
-from app.manifests import UnreadableManifest, decode_text
+from app.manifests import UnreadableManifest, YamlLoader, decode_text
 from app.netpol import format_path
 from app.patterns import Pattern, compile_globs
 from app.rules import REGISTRY
 from app.rules.base import Action, Context, Rule, RuleSettings
+from app.yamlerrors import describe_yaml_error
 
 DEFAULT_RULES_RESOURCE = "default-rules.yaml"
 _MAX_PLANS = 4096
@@ -230,12 +231,14 @@ def parse_ruleset(data: Any, source: str) -> RuleSet:
 def parse_ruleset_text(text: str, source: str) -> RuleSet:
     """Parse and validate rules-file YAML text."""
     try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        # The manifests' loader: a number too long to convert is a located YAML error, not a ValueError.
+        data = yaml.load(text, Loader=YamlLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise RulesFileError(f"{source}{where}: not valid YAML: {problem}") from None
+        problem, line, column = describe_yaml_error(exc, text)
+        where = f":{line}:{column}" if line else ""
+        raise RulesFileError(f"{source}{where}: {problem}") from None
+    except RecursionError:
+        raise RulesFileError(f"{source}: not valid YAML: nested too deeply") from None
     return parse_ruleset(data, source)
 
 

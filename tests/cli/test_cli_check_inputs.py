@@ -240,3 +240,22 @@ def test_the_strict_summary_says_strict_caused_the_exit_code(tmp_path: Path) -> 
     strict = netpol_guard("check", "--strict", str(warned))
     assert strict.returncode == 1
     assert strict.stdout.splitlines()[-1].endswith("exit code 1 because --strict fails on warnings")
+
+
+def test_a_huge_number_in_the_rules_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    config = tmp_path / "rules.yaml"
+    config.write_text(
+        "apiVersion: netpol-guard.io/v1alpha1\nkind: RuleSet\nrules:\n  limit-port-range: {maxPorts: "
+        + "9" * 5000
+        + "}\n"
+    )
+    (tmp_path / "clean.yaml").write_text(CLEAN)
+    result = netpol_guard("check", "--config", str(config), str(tmp_path / "clean.yaml"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"netpol-guard: bad rules file: {config}:4:32: not valid YAML: "
+        "a number of 5,000 digits cannot be read (no field holds one)"
+    )
+    sarif = netpol_guard("check", "--format", "sarif", "--config", str(config), str(tmp_path / "clean.yaml"))
+    (note,) = json.loads(sarif.stdout)["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert note["locations"][0]["physicalLocation"]["region"] == {"startLine": 4, "startColumn": 32}
