@@ -58,8 +58,9 @@ run: $(STAMP) ## Serve the webhook on https://127.0.0.1:8443 with dev certificat
 	@echo
 	$(BIN)/netpol-guard serve --host 127.0.0.1 --tls-cert-file $(DEV)/tls.crt --tls-private-key-file $(DEV)/tls.key --log-format text
 
-bench-engine: $(STAMP) ## Engine benchmark: microseconds per policy (typical and 1 MiB)
+bench-engine: $(STAMP) ## Engine benchmark: microseconds per policy (typical and 1 MiB), then what explain costs
 	$(BIN)/python -m benchmarks.engine
+	$(BIN)/python -m benchmarks.explain
 
 bench-check: $(STAMP) ## check benchmark: CPU time over 10k, 20k and 100k documents in one file (linear)
 	$(BIN)/python -m benchmarks.check

@@ -10,9 +10,10 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from app.rules.traffic import Network, parse_network
+if TYPE_CHECKING:
+    from app.rules.traffic import Network
 
 Interval = tuple[int, int, int]
 """(IP version, first address, last address) as integers."""
@@ -79,6 +80,10 @@ def address_set(cidr: str, excepts: list[str] | None) -> AddressSet:
 # Pure, and the same blocks recur: memoised, bounded so that hostile input cannot grow it.
 @lru_cache(maxsize=8192)
 def _address_set(cidr: str, excepts: tuple[str, ...]) -> AddressSet:
+    # Imported here: app.rules (through its registry) uses this module, so a module-level import of
+    # app.rules.traffic would be circular whichever of the two is imported first.
+    from app.rules.traffic import parse_network
+
     network = parse_network(cidr)
     if network is None:
         return AddressSet((), cidr or '""')

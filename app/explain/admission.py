@@ -22,7 +22,7 @@ from app.admission.warnings import HARD_LIMIT, shorten
 from app.explain.diff import diff_policy, released
 from app.explain.document import change_document
 from app.explain.model import ISOLATED, explain_policy, summarise
-from app.netpol import NetworkPolicy, spec_value
+from app.netpol import DIRECTIONS, NetworkPolicy, spec_value
 
 OFF: Final = "off"
 CHANGES: Final = "changes"
@@ -42,7 +42,19 @@ def clean(text: str) -> str:
 def _update_lines(old: NetworkPolicy, new: NetworkPolicy, mode: str) -> list[str]:
     if spec_value(old) == spec_value(new) and old.metadata.get("namespace") == new.metadata.get("namespace"):
         return []  # most updates touch labels or annotations only: nothing to compare
-    pair = diff_policy(explain_policy(old), explain_policy(new))
+    # Only the directions the update can have changed: their rules, or whether they are in policyTypes.
+    old_types, new_types = old.effective_policy_types, new.effective_policy_types
+    touched = tuple(
+        field
+        for policy_type, field, _ in DIRECTIONS
+        if (policy_type in old_types) != (policy_type in new_types)
+        or (policy_type in new_types and old.rules(policy_type) != new.rules(policy_type))
+    )
+    if not touched and old.pod_selector == new.pod_selector:
+        return []
+    pair = diff_policy(
+        explain_policy(old, directions=touched), explain_policy(new, directions=touched), touched
+    )
     if not pair.changes:
         return []
     if mode == SUMMARY:

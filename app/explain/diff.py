@@ -257,8 +257,13 @@ def released(direction: str, subject: str) -> str:
     return f"if no other policy selects {subject} for {direction}, they {where} again"
 
 
-def diff_policy(old: PolicyExplanation | None, new: PolicyExplanation | None) -> PolicyPair:
-    """The changes from ``old`` to ``new`` (None: the policy is created or deleted)."""
+def diff_policy(
+    old: PolicyExplanation | None,
+    new: PolicyExplanation | None,
+    directions: tuple[str, ...] = ("ingress", "egress"),
+) -> PolicyPair:
+    """The changes from ``old`` to ``new`` (None: the policy is created or deleted), in ``directions``
+    (both sides must have been explained for them)."""
     builder = _Builder(old, new)
     if old is not None and new is not None and old.subject.selector != new.subject.selector:
         builder.add(
@@ -271,7 +276,7 @@ def diff_policy(old: PolicyExplanation | None, new: PolicyExplanation | None) ->
             old_line=old.subject.line,
             new_line=new.subject.line,
         )
-    for name in ("ingress", "egress"):
+    for name in directions:
         before = old.direction(name) if old is not None else None
         after = new.direction(name) if new is not None else None
         was = before is not None and before.state == ISOLATED

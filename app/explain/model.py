@@ -393,16 +393,22 @@ def explain_policy(
     file: str | None = None,
     namespace: str | None = None,
     locate: Locate | None = None,
+    directions: tuple[str, ...] = ("ingress", "egress"),
 ) -> PolicyExplanation:
-    """The model of one decoded policy; ``namespace`` stands in when the manifest names none."""
+    """The model of one decoded policy; ``namespace`` stands in when the manifest names none.
+
+    ``directions`` limits the model to some directions (admission compares only those an update touched).
+    """
     meta = policy.metadata
     namespace = meta.get("namespace") or namespace or None
     name = meta.get("name") or meta.get("generateName") or "<unnamed>"
     subject = Subject(
         namespace, normalise(policy.pod_selector), "spec.podSelector", *_locate(locate, "spec.podSelector")
     )
-    directions = tuple(
-        _direction(policy, policy_type, field, namespace, locate) for policy_type, field, _ in DIRECTIONS
+    states = tuple(
+        _direction(policy, policy_type, field, namespace, locate)
+        for policy_type, field, _ in DIRECTIONS
+        if field in directions
     )
     line, column = _locate(locate, "")
-    return PolicyExplanation(name, namespace, file, line, column, subject, directions)
+    return PolicyExplanation(name, namespace, file, line, column, subject, states)

@@ -213,3 +213,21 @@ def test_explain_and_diff_import_no_server_stack() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "app.explain.addresses",
+        "app.explain.labels",
+        "app.explain.model",
+        "app.explain.admission",
+        "app.rules",
+    ],
+)
+def test_each_explain_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
+    # app.rules uses app.explain and the other way round: no import order may be circular.
+    done = subprocess.run(
+        [sys.executable, "-c", f"import {module}"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr

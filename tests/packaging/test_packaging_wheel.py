@@ -79,6 +79,15 @@ def test_the_cli_only_install_checks_manifests_like_ci_does(cli_venv: Path, tmp_
         assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
 
 
+def test_the_cli_only_install_explains_and_diffs(cli_venv: Path, tmp_path: Path) -> None:
+    explained = _run(cli_venv, "netpol-guard", "explain", "--format", "json", str(GOOD), cwd=tmp_path)
+    assert explained.returncode == 0, explained.stdout + explained.stderr
+    assert '"explainVersion": 1' in explained.stdout
+    diffed = _run(cli_venv, "netpol-guard", "diff", "--fail-on", "opens", str(GOOD), str(BAD), cwd=tmp_path)
+    assert diffed.returncode == 1, diffed.stdout + diffed.stderr
+    assert "opens" in diffed.stdout and "Traceback" not in diffed.stderr
+
+
 def test_the_cli_only_install_has_no_server_stack(cli_venv: Path) -> None:
     installed = {path.name.split(".")[0].split("-")[0] for path in _site_packages(cli_venv).iterdir()}
     assert not installed & set(SERVER_STACK), installed & set(SERVER_STACK)
