@@ -56,7 +56,7 @@ run: $(STAMP) ## Serve the webhook on https://127.0.0.1:8443 with dev certificat
 	@echo "Try it from another terminal:"
 	@echo "  curl --cacert $(DEV)/ca.crt -H 'Content-Type: application/json' --data @deploy/examples/admissionreview-bad.json https://127.0.0.1:8443/validate/networkpolicies"
 	@echo
-	$(BIN)/netpol-guard serve --host 127.0.0.1 --tls-cert-file $(DEV)/tls.crt --tls-private-key-file $(DEV)/tls.key --log-format text
+	$(BIN)/netpol-guard serve --host 127.0.0.1 --probe-host 127.0.0.1 --tls-cert-file $(DEV)/tls.crt --tls-private-key-file $(DEV)/tls.key --log-format text
 
 bench-engine: $(STAMP) ## Engine benchmark: microseconds per policy (typical and 1 MiB), then what explain costs
 	$(BIN)/python -m benchmarks.engine

@@ -3,12 +3,19 @@
 Structured fields travel in ``extra={"fields": {...}}``; the decision log line uses them so that every
 admission decision is exactly one line with uid, operation, namespace, name, user, dry_run, decision,
 rules and duration_ms.
+
+What a client sends never shapes a line: identifiers (uid, names, user) are cut to `IDENTIFIER_LIMIT`
+characters by `clip` with a marker saying how much was cut; the text format quotes and escapes any value
+with a control or other non-printable character, so a newline in a username cannot start a forged line;
+and in either format Python's "Exception ignored in" reports (a TLS client's non-ASCII server name) become
+one ordinary line instead of a raw traceback on stderr.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -17,6 +24,12 @@ from typing import Any, Final
 import orjson
 
 FIELDS: Final = "fields"
+IDENTIFIER_LIMIT: Final = 256
+"""Longest uid, name, namespace or user written to a log line (the API answer still echoes them whole).
+Kubernetes names are at most 253 characters and uids 36, so only a hostile or broken client is cut."""
+DETAIL_LIMIT: Final = 4096
+"""Longest free-text field (an error's message, a decision's detail) in a log line."""
+_NOT_PRINTABLE: Final = re.compile(r"[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _UVICORN_LOGGERS: Final = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
@@ -71,6 +84,8 @@ def text_line(
     created: float, levelno: int, name: str, message: str, fields: Any, exception: str | None = None
 ) -> str:
     """``time level logger: message key=value ...``; a traceback follows on its own lines."""
+    if not message.isprintable():
+        message = _NOT_PRINTABLE.sub(_escape, message)
     line = f"{_timestamp(created)} {_level_name(levelno).upper():<7} {name}: {message}"
     if isinstance(fields, dict):
         line += "".join(f" {key}={_text_value(value)}" for key, value in fields.items())
@@ -108,9 +123,25 @@ class TextFormatter(LineFormatter):
     render = staticmethod(text_line)
 
 
+def clip(value: str, limit: int = IDENTIFIER_LIMIT) -> str:
+    """``value``, or its first ``limit`` characters and a marker naming how many were cut."""
+    if len(value) <= limit:
+        return value
+    return f"{value[:limit]}...[{len(value) - limit} more characters cut]"
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 def _text_value(value: Any) -> str:
     if isinstance(value, str):
-        return value if value and " " not in value and '"' not in value else orjson.dumps(value).decode()
+        if value and value.isprintable() and " " not in value and '"' not in value and "\\" not in value:
+            return value
+        # JSON quoting escapes quotes, backslashes and C0 controls; anything else unprintable (DEL, C1
+        # controls, U+2028/2029 line separators) is escaped too, so one record is always one line.
+        return _NOT_PRINTABLE.sub(_escape, orjson.dumps(value).decode())
     if isinstance(value, list | tuple):
         return ",".join(str(item) for item in value) or '""'
     if isinstance(value, dict):
@@ -206,3 +237,23 @@ def configure_logging(log_format: str = "json", level: str = "info") -> None:
     # access and lifecycle lines would only repeat them (its warnings and errors still show).
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("uvicorn.error").setLevel(max(logging.WARNING, root.level))
+    sys.unraisablehook = _log_unraisable
+
+
+def _log_unraisable(unraisable: Any) -> None:
+    """One line for what Python would print as "Exception ignored in ..." with a traceback.
+
+    The ssl module reports this way when a ClientHello's server name is not ASCII (its SNI callback
+    cannot even be called), and such a client must not be able to put a traceback on stderr.
+    """
+    error = unraisable.exc_value
+    logging.getLogger("app.logs").warning(
+        "an error was raised where it could not be handled (for example a TLS client sent a server "
+        "name that is not ASCII); nothing else is affected",
+        extra={
+            FIELDS: {
+                "error": clip(f"{type(error).__name__}: {error}", DETAIL_LIMIT),
+                "object": clip(repr(unraisable.object)),
+            }
+        },
+    )

@@ -29,6 +29,7 @@ from app.engine import Verdict, Violation, evaluate, too_large_verdict
 from app.errors import ReviewError
 from app.explain.admission import admission_lines
 from app.limits import PolicyTooLargeError
+from app.logs import clip
 from app.netpol import (
     NetworkPolicy,
     ObjectMeta,
@@ -172,7 +173,7 @@ class AdmissionHandler:
         except ReviewError as exc:
             return self.invalid(envelope, exc.code, str(exc), request)
         except Exception as exc:  # a bug (here or in a rule) must still produce a well-formed answer
-            logger.exception("judging request %r failed", envelope.uid)
+            logger.exception("judging request %r failed", clip(envelope.uid))
             message = f"netpol-guard failed to judge this request ({type(exc).__name__}); see the server log"
             response = responses.errored(500, message, _annotations(ERROR, ruleset))
             return _decision(envelope, response, ERROR, request, detail=str(exc))

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from app.admission.handler import ERROR, INVALID, MISCONFIGURED, AdmissionHandler, Decision
 from app.admission.review import Envelope, uid_from_prefix
-from app.logs import FIELDS, log_fields
+from app.logs import DETAIL_LIMIT, FIELDS, clip, log_fields
 from app.server.metrics import Metrics
 
 VALIDATE_PATH: Final = "/validate/networkpolicies"
@@ -230,11 +230,11 @@ def log_decision(decision: Decision, seconds: float, body: bytes) -> None:
     if not logger.isEnabledFor(level):
         return
     fields: dict[str, Any] = {
-        "uid": decision.envelope.uid,
-        "operation": decision.operation,
-        "namespace": decision.namespace,
-        "name": decision.name,
-        "user": decision.user,
+        "uid": clip(decision.envelope.uid),
+        "operation": clip(decision.operation),
+        "namespace": clip(decision.namespace),
+        "name": clip(decision.name),
+        "user": clip(decision.user),
         "dry_run": decision.dry_run,
         "decision": decision.decision,
         "rules": decision.rule_ids,
@@ -243,7 +243,7 @@ def log_decision(decision: Decision, seconds: float, body: bytes) -> None:
     if not decision.response.allowed:
         fields["code"] = decision.response.code
     if decision.detail:
-        fields["detail"] = decision.detail
+        fields["detail"] = clip(decision.detail, DETAIL_LIMIT)
     if logger.isEnabledFor(logging.DEBUG):
         fields["body"] = body.decode("utf-8", "replace")
     log_fields(logger, level, "decision", fields)
