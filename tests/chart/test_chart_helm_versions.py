@@ -49,3 +49,19 @@ def _keyed(objects: Iterable[dict[str, Any]]) -> list[tuple[str, str, str]]:
         (obj["kind"], obj["metadata"]["name"], json.dumps(obj, sort_keys=True, default=str))
         for obj in objects
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("image.tagg=v1", "tagg"),
+        ("webhook.name=validate.io", "webhook"),
+        ("rules.rules.bogus.action=deny", "bogus"),
+    ],
+    ids=["unknown-key", "bad-webhook-name", "unknown-rule"],
+)
+@pytest.mark.parametrize("helm_path", [path for path, _ in HELMS], ids=HELM_IDS)
+def test_every_helm_enforces_the_values_schema(helm_path: str, value: str, message: str) -> None:
+    result = run_helm(helm_path, "template", "netpol-guard", str(CHART), "--set", value)
+    assert result.returncode != 0
+    assert message in result.stderr
