@@ -216,6 +216,7 @@ def _requirement_phrase(key: str, constraint: Constraint, noun: str) -> str:
     return shown if has_absent else f"{shown} (also {noun} without the label)"
 
 
+@lru_cache(maxsize=4096)  # pure; the same selectors recur
 def phrase_pods(selector: Selector) -> str:
     """``every pod``, ``pods app=web``, ``no pods (the selector can never match)``."""
     if selector.empty:
@@ -225,6 +226,7 @@ def phrase_pods(selector: Selector) -> str:
     return "pods " + ", ".join(_requirement_phrase(k, c, "pods") for k, c in selector.constraints)
 
 
+@lru_cache(maxsize=4096)  # pure; the same selectors recur
 def phrase_namespaces(selector: Selector) -> str:
     """``every namespace``, ``namespace x``, ``namespaces team=ops``."""
     if selector.empty:

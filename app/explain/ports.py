@@ -197,6 +197,7 @@ def _ranges_phrase(protocol: str, ranges: Ranges) -> list[str]:
     return [f"{protocol} {noun} {', '.join(shown)}"]
 
 
+@lru_cache(maxsize=4096)  # pure; the same few port sets recur
 def phrase_ports(ports: PortSet) -> str:
     """``every port and protocol``, ``every UDP port``, ``TCP port 80``, ``TCP port named http``."""
     if ports.everything:

@@ -231,3 +231,24 @@ def test_each_explain_module_imports_first_in_a_fresh_interpreter(module: str) -
         [sys.executable, "-c", f"import {module}"], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_output_is_the_same_under_any_hash_seed(tmp_path: Path) -> None:
+    old = write(tmp_path / "old.yaml", ("api", API))
+    new = write(
+        tmp_path / "new.yaml",
+        ("api", {**WIDER, "egress": [{"ports": [{"port": "b"}, {"port": "a"}, {"protocol": "UDP"}]}]}),
+    )
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        done = subprocess.run(
+            [sys.executable, "-m", "app", "diff", "--format", "json", str(old), str(new)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "PYTHONHASHSEED": seed},
+        )
+        outputs.add(done.stdout)
+    assert len(outputs) == 1
