@@ -15,16 +15,15 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import NoReturn
 
 import pytest
 
 from controlplane.cluster import ControlPlane, start_control_plane
-from controlplane.kubetools import BIN_DIR, ROOT, KubeToolsError, build
+from controlplane.kubetools import BIN_DIR, REQUIRED, ROOT, KubeToolsError, build
 from controlplane.processes import Supervisor
 from controlplane.webhook import LocalWebhook, Release, install_chart, wait_until_answering
 
-REQUIRED: Final = "CONTROLPLANE_REQUIRED"
 EXAMPLE_RULES = ROOT / "deploy" / "examples" / "rules.yaml"
 
 
