@@ -245,11 +245,11 @@ def sync_replaces(version: str | None = None) -> list[str]:
     return names
 
 
-def replace_problems() -> list[str]:
+def replace_problems(go_mod: Path = GO_MOD) -> list[str]:
     """How go.mod's replace list differs from the served k8s.io/kubernetes go.mod ([] when it matches)."""
-    pins = read_pins()
+    pins = read_pins(go_mod)
     served = served_staging_modules(pins.kubernetes)
-    have = replaced_modules()
+    have = replaced_modules(go_mod)
     problems = [f"{name} is not replaced" for name in served if name not in have]
     problems += [
         f"{name} => {have[name]}, want {pins.staging}"

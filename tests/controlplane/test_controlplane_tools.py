@@ -4,17 +4,37 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from controlplane.kubetools import PROGRAMS, NoGo, build, read_pins, replace_problems, reported_version, stale
+from controlplane.fixtures import unavailable
+from controlplane.kubetools import (
+    GO_MOD,
+    PROGRAMS,
+    KubeToolsError,
+    build,
+    read_pins,
+    replace_problems,
+    reported_version,
+    stale,
+)
 
 
 def test_go_mod_replaces_exactly_the_staging_modules_the_served_kubernetes_go_mod_lists() -> None:
     try:
         problems = replace_problems()
-    except NoGo as exc:
-        pytest.skip(str(exc))
+    except KubeToolsError as exc:  # no Go, or the module proxy unreachable and nothing cached
+        unavailable(f"the served k8s.io/kubernetes go.mod cannot be read: {exc}")
     assert problems == []
+
+
+def test_a_missing_or_mispinned_staging_replace_is_named(tmp_path: Path) -> None:
+    text = GO_MOD.read_text()
+    text = text.replace("\tk8s.io/kubectl => k8s.io/kubectl v0.36.3\n", "")
+    text = text.replace("k8s.io/kms => k8s.io/kms v0.36.3", "k8s.io/kms => k8s.io/kms v0.35.0")
+    (tmp_path / "go.mod").write_text(text)
+    try:
+        problems = replace_problems(tmp_path / "go.mod")
+    except KubeToolsError as exc:
+        unavailable(f"the served k8s.io/kubernetes go.mod cannot be read: {exc}")
+    assert problems == ["k8s.io/kubectl is not replaced", "k8s.io/kms => v0.35.0, want v0.36.3"]
 
 
 def test_every_tool_reports_the_pinned_release(kube_tools: Path) -> None:
