@@ -4,6 +4,7 @@ does not trip over staged files that are not NetworkPolicies."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
@@ -14,6 +15,12 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "deploy" / "examples"
+UNREACHABLE = ("Could not find a version", "No matching distribution", "Failed to establish a new connection")
+
+
+def clean_environment() -> dict[str, str]:
+    """The environment without our venv or pip overrides, as on a user's machine."""
+    return {key: value for key, value in os.environ.items() if not key.startswith(("PIP_", "VIRTUAL_ENV"))}
 
 
 def _hook() -> dict[str, object]:
@@ -98,3 +105,30 @@ def test_a_commit_without_any_networkpolicy_passes_where_plain_check_would_not()
         timeout=120,
     )
     assert plain.returncode == 2 and "no NetworkPolicy here" in plain.stdout + plain.stderr
+
+
+def test_pre_commit_itself_installs_and_runs_the_hook_from_this_repository(tmp_path: Path) -> None:
+    """`pre-commit try-repo`: the hook installed as users get it (a fresh env with the CLI-only package)."""
+    pre_commit = Path(sys.executable).parent / "pre-commit"
+    if not pre_commit.exists() or not (ROOT / ".git").exists():
+        pytest.skip("pre-commit (test extra) or a git checkout is missing")
+    files = [
+        "deploy/examples/policies/bad/forbid-allow-all.yaml",
+        "deploy/examples/policies/good/default-deny.yaml",
+        ".github/workflows/ci.yaml",
+    ]
+    result = subprocess.run(
+        [str(pre_commit), "try-repo", str(ROOT), "netpol-guard-check", "--files", *files],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+        env={**clean_environment(), "PRE_COMMIT_HOME": str(tmp_path / "cache")},
+    )
+    output = result.stdout + result.stderr
+    if result.returncode != 0 and any(marker in output for marker in UNREACHABLE):
+        pytest.skip(f"the package registry is unreachable: {output.strip()[-300:]}")
+    assert result.returncode == 1, output
+    assert "netpol-guard check" in output and "Failed" in output
+    assert "forbid-allow-all.yaml:19:7: deny [forbid-allow-all]" in output
+    assert "1 denied" in output
