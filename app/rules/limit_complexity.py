@@ -9,19 +9,29 @@ from pydantic import Field
 from app.netpol import DIRECTIONS, LabelSelector, NetworkPolicy, iter_rules
 from app.rules.base import Action, Context, Finding, Rule, RuleSettings
 
+# Past app.limits' hard limits a policy is refused before any rule runs; a bound keeps typos like a
+# 5,000-digit number out of the rules file (and the chart's schema refuses them at render time).
+_MOST = 1_000_000
+
 
 class LimitComplexitySettings(RuleSettings):
     action: Action = Field(default=Action.WARN, description="deny | warn | audit | off")
     max_rules: int = Field(
-        strict=True, default=50, ge=0, alias="maxRules", description="Most rules per direction."
+        strict=True, default=50, ge=0, le=_MOST, alias="maxRules", description="Most rules per direction."
     )
     max_peers_per_rule: int = Field(
-        strict=True, default=50, ge=0, alias="maxPeersPerRule", description="Most from/to peers in one rule."
+        strict=True,
+        default=50,
+        ge=0,
+        le=_MOST,
+        alias="maxPeersPerRule",
+        description="Most from/to peers in one rule.",
     )
     max_cidrs: int = Field(
         strict=True,
         default=100,
         ge=0,
+        le=_MOST,
         alias="maxCidrs",
         description="Most CIDRs in one policy, counting every ipBlock.cidr and every except entry.",
     )
@@ -29,6 +39,7 @@ class LimitComplexitySettings(RuleSettings):
         strict=True,
         default=50,
         ge=0,
+        le=_MOST,
         alias="maxExceptPerBlock",
         description="Most except entries in one ipBlock.",
     )
@@ -36,6 +47,7 @@ class LimitComplexitySettings(RuleSettings):
         strict=True,
         default=10,
         ge=0,
+        le=_MOST,
         alias="maxMatchExpressions",
         description="Most matchExpressions in one selector.",
     )

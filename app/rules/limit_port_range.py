@@ -17,6 +17,7 @@ class LimitPortRangeSettings(RuleSettings):
         strict=True,
         default=100,
         ge=1,
+        le=65536,  # a range spans at most every port; a bound also keeps huge numbers out of the file
         alias="maxPorts",
         description="Most ports one port..endPort range may span.",
     )
