@@ -93,6 +93,11 @@ BAD_RULES = [
         "rules.limit-complexity.maxRules",
         id="not-int",
     ),
+    pytest.param(
+        f"{HEADER}rules:\n  limit-complexity:\n    maxRules: 1000001\n",
+        "rules.limit-complexity.maxRules",
+        id="above-maximum",
+    ),
     pytest.param(f"{HEADER}mode: block\n", "mode", id="unknown-mode"),
     pytest.param(f"{HEADER}exemptions:\n  users: alice\n", "exemptions.users", id="string-instead-of-list"),
     pytest.param(
@@ -186,3 +191,16 @@ def test_default_values_still_serve_the_default_rules(render: Render) -> None:
     loaded = parse_ruleset_text(served_rules(render()), "ConfigMap")
     assert loaded.mode is Mode.ENFORCE
     assert loaded == load_ruleset(None)
+
+
+def test_a_5000_digit_number_fails_the_render_as_it_fails_the_server(helm: str, tmp_path: Path) -> None:
+    text = f"{HEADER}rules:\n  limit-complexity:\n    maxRules: 1{'0' * 5000}\n"
+    with pytest.raises(RulesFileError, match="5,001 digits"):
+        parse_ruleset_text(text, "rules.yaml")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(text)
+
+    result = template(helm, "--set-file", f"rulesFile={rules}")
+
+    assert result.returncode != 0
+    assert "rulesFile: rules.limit-complexity.maxRules: " in result.stderr, result.stderr

@@ -189,3 +189,16 @@ def test_the_charts_own_values_file_as_a_rules_file_gets_the_values_file_hint() 
     values = Path(__file__).parents[2] / "charts" / "netpol-guard" / "values.yaml"
     with pytest.raises(RulesFileError, match="this is a Helm values file, not a rules file"):
         load_ruleset(values)
+
+
+def test_a_5000_digit_number_is_one_line_naming_its_line_and_column(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(f"{HEADER}rules:\n  limit-complexity:\n    maxRules: 1{'0' * 5000}\n")
+
+    with pytest.raises(RulesFileError) as raised:
+        load_ruleset(rules)
+
+    assert (
+        str(raised.value)
+        == f"{rules}:5:15: not valid YAML: a number of 5,001 digits cannot be read (no field holds one)"
+    )
