@@ -109,12 +109,34 @@ def everything_peer(peer: str) -> str:
     )
 
 
-def covers_protocol(port_list: str, name: str) -> str:
-    """Some entry admits every port of protocol ``name`` (no port, or the range 0/1..65535)."""
+def opens_whole_protocol(port: str) -> str:
+    """`traffic.opens_whole_protocol`: no ``port`` (and no endPort), or a range 1..65535."""
     return (
-        f'{port_list}.exists(x, {protocol("x")} == "{name}" && (!has(x.port) || '
-        f"({is_number('x')} && x.port <= 1 && has(x.endPort) && x.endPort >= 65535)))"
+        f"((!has({port}.port) && !has({port}.endPort)) || "
+        f"({is_number(port)} && {port}.port <= 1 && has({port}.endPort) && {port}.endPort >= 65535))"
     )
+
+
+def covers_protocol(port_list: str, name: str) -> str:
+    """Some entry admits every port of protocol ``name``."""
+    return f'{port_list}.exists(x, {protocol("x")} == "{name}" && {opens_whole_protocol("x")})'
+
+
+def selects_namespace(selector: str, name: str) -> str:
+    """The namespace selector could select the namespace ``name`` (`explain.labels` with only the
+    ``kubernetes.io/metadata.name`` label known: requirements on other labels could hold)."""
+    key = '"kubernetes.io/metadata.name"'
+    labels = f"{selector}.matchLabels"
+    value = string(name)
+    by_label = f"(!has({labels}) || !({key} in {labels}) || {labels}[{key}] == {value})"
+    expressions = optional_list(f"{selector}.matchExpressions")
+    by_expression = (
+        f"{expressions}.all(e, e.key != {key} || "
+        f'(e.operator == "In" ? {value} in {optional_list("e.values")} : '
+        f'e.operator == "NotIn" ? !({value} in {optional_list("e.values")}) : '
+        f'e.operator != "DoesNotExist"))'
+    )
+    return f"({by_label} && {by_expression})"
 
 
 def every_port(rule: str) -> str:

@@ -21,12 +21,16 @@ from app.rules.forbid_broad_cidr import ForbidBroadCidrSettings
 from app.rules.limit_complexity import LimitComplexitySettings
 from app.rules.limit_port_range import LimitPortRangeSettings
 from app.rules.protect_baseline import BASELINE_LABEL, NAMESPACE_LIFECYCLE_USERS, ProtectBaselineSettings
-from app.rules.require_dns_egress import DNS_PORT, DNS_PORT_NAMES
+from app.rules.require_dns_egress import DNS_PORT, DNS_PORT_NAMES, RequireDnsEgressSettings
 from app.rules.require_labels import MetadataRequirement, RequireAnnotationsSettings, RequireLabelsSettings
 from app.rules.require_policy_types import LAST_APPLIED, RequirePolicyTypesSettings
 from app.rules.traffic import parse_network
 
 DIRECTIONS: Final = (INGRESS, EGRESS)
+SPLIT_GAP: Final = (
+    "ipBlocks of one rule that only together cover every address (0.0.0.0/1 + 128.0.0.0/1) are not "
+    "detected: CEL has no interval arithmetic over a list of CIDRs"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +123,7 @@ def forbid_allow_all(settings: ForbidAllowAllSettings) -> Translation:
 
     scope = "on every port" if settings.allow_port_scoped else "on every port or on some ports"
     return Translation(
+        gaps=(SPLIT_GAP,),
         checks=tuple(
             Check(
                 f"allow_all_{_field(direction)}",
@@ -128,7 +133,7 @@ def forbid_allow_all(settings: ForbidAllowAllSettings) -> Translation:
                 f"list the allowed {'sources' if direction == INGRESS else 'destinations'} and ports",
             )
             for direction in DIRECTIONS
-        )
+        ),
     )
 
 
@@ -246,10 +251,16 @@ def forbid_empty_pod_selector(settings: RuleSettings) -> Translation:
 def require_ports(settings: RuleSettings) -> Translation:
     def offenders(direction: str) -> Callable[[str], str]:
         def build(root: str) -> str:
-            peer_list = cel.peers("r", direction)
+            peer_list, port_list = cel.peers("r", direction), cel.ports("r")
+            whole = f"{port_list}.exists(x, {cel.opens_whole_protocol('x')})"
+            every = f'"every " + {cel.protocol("x")} + " port"'
+            what = (
+                f'(size({port_list}) == 0 ? "no ports" : {port_list}'
+                f'.filter(x, {cel.opens_whole_protocol("x")}).map(x, {every}).join(", "))'
+            )
             return (
                 f"{cel.live_rules(root, direction)}"
-                f'.filter(r, size({peer_list}) > 0 && size({cel.ports("r")}) == 0).map(r, "no ports")'
+                f".filter(r, size({peer_list}) > 0 && (size({port_list}) == 0 || {whole})).map(r, {what})"
             )
 
         return build
@@ -260,7 +271,7 @@ def require_ports(settings: RuleSettings) -> Translation:
                 f"no_ports_{_field(direction)}",
                 offenders(direction),
                 f"spec.{_field(direction)}[*]",
-                "rule has peers but no ports (every port is open)",
+                "rule has peers but no ports, or a port entry that opens a whole protocol",
                 "list the ports the peers need",
             )
             for direction in DIRECTIONS
@@ -271,8 +282,14 @@ def require_ports(settings: RuleSettings) -> Translation:
 def limit_port_range(settings: LimitPortRangeSettings) -> Translation:
     def offenders(direction: str) -> Callable[[str], str]:
         def build(root: str) -> str:
-            wide = f"{cel.is_number('x')} && has(x.endPort) && x.endPort - x.port + 1 > {settings.max_ports}"
-            ranges = f'{cel.ports("r")}.filter(x, {wide}).map(x, string(x.port) + "-" + string(x.endPort))'
+            # `traffic.port_span`: no port (and no endPort) is 1-65535; a numeric port with endPort a range.
+            whole = "(!has(x.port) && !has(x.endPort))"
+            ranged = f"({cel.is_number('x')} && has(x.endPort))"
+            limit = settings.max_ports
+            wide = f"({whole} ? 65535 > {limit} : {ranged} && x.endPort - x.port + 1 > {limit})"
+            every = f'"no port: every " + {cel.protocol("x")} + " port"'
+            shown = f'({whole} ? {every} : string(x.port) + "-" + string(x.endPort))'
+            ranges = f"{cel.ports('r')}.filter(x, {wide}).map(x, {shown})"
             return (
                 f"{cel.rules(root, direction)}.filter(r, {cel.ports('r')}.exists(x, {wide}))"
                 f'.map(r, {ranges}.join(", "))'
@@ -285,7 +302,7 @@ def limit_port_range(settings: LimitPortRangeSettings) -> Translation:
             Check(
                 f"port_range_{_field(direction)}",
                 offenders(direction),
-                f"spec.{_field(direction)}[*].ports[*].endPort",
+                f"spec.{_field(direction)}[*].ports[*]",
                 f"port ranges over {settings.max_ports} ports",
                 f"narrow them to at most {settings.max_ports} ports",
             )
@@ -294,31 +311,63 @@ def limit_port_range(settings: LimitPortRangeSettings) -> Translation:
     )
 
 
-def require_dns_egress(settings: RuleSettings) -> Translation:
-    names = cel.string_list(sorted(DNS_PORT_NAMES))
+def require_dns_egress(settings: RequireDnsEgressSettings) -> Translation:
+    dns_namespaces = settings.dns_namespaces
 
-    def offenders(root: str) -> str:
-        egress = cel.rules(root, EGRESS)
+    def admits(names: frozenset[str]) -> str:
+        """`traffic.admits_port` for port 53 over protocol ``q`` (a CEL variable), named ports ``names``."""
         number = (
             f"x.port == {DNS_PORT} || (has(x.endPort) && x.port <= {DNS_PORT} && {DNS_PORT} <= x.endPort)"
         )
-        admits = (
-            f"size({cel.ports('r')}) == 0 || {cel.ports('r')}.exists(x, {cel.protocol('x')} == q && "
-            f"(!has(x.port) || (type(x.port) == string ? x.port in {names} : ({number}))))"
+        named = f"x.port in {cel.string_list(sorted(names))}" if names else "false"
+        ports = cel.ports("r")
+        return (
+            f"(size({ports}) == 0 || {ports}.exists(x, {cel.protocol('x')} == q && "
+            f"(!has(x.port) || (type(x.port) == string ? {named} : ({number})))))"
         )
-        restricted = f'"Egress" in {cel.effective_types(root)} && size({egress}) > 0'
-        return f'({restricted} ? ["UDP", "TCP"].filter(q, !{egress}.exists(r, {admits})) : [])'
 
+    def named_for(protocol: str) -> frozenset[str]:
+        return DNS_PORT_NAMES.get(protocol, frozenset())
+
+    def admits_dns() -> str:
+        """One rule ``r`` admits DNS over ``q`` to a peer that could be cluster DNS."""
+        udp, tcp = admits(named_for("UDP")), admits(named_for("TCP"))
+        by_name = f'(q == "UDP" ? {udp} : {tcp})'
+        if dns_namespaces:
+            namespaces = " || ".join(
+                cel.selects_namespace("p.namespaceSelector", name) for name in dns_namespaces
+            )
+            own = f"request.namespace in {cel.string_list(dns_namespaces)}"
+        else:
+            namespaces, own = "false", "false"
+        peer = f"(has(p.namespaceSelector) ? ({namespaces}) : {own})"
+        peers = cel.peers("r", EGRESS)
+        return (
+            f"(size({peers}) == 0 ? {by_name} : "
+            f"{peers}.exists(p, has(p.ipBlock) ? {admits(frozenset())} : ({peer} && {by_name})))"
+        )
+
+    def offenders(root: str) -> str:
+        egress = cel.rules(root, EGRESS)
+        restricted = f'"Egress" in {cel.effective_types(root)} && size({egress}) > 0'
+        return f'({restricted} ? ["UDP", "TCP"].filter(q, !{egress}.exists(r, {admits_dns()})) : [])'
+
+    where = ", ".join(dns_namespaces)
     return Translation(
         checks=(
             Check(
                 "dns_egress",
                 offenders,
                 "spec.egress",
-                f"no egress rule allows DNS (port {DNS_PORT}) over these protocols",
-                f"allow port {DNS_PORT} over UDP and TCP to cluster DNS",
+                f"no egress rule allows DNS (port {DNS_PORT}) to a peer that could be cluster DNS, over",
+                f"allow port {DNS_PORT} over UDP and TCP to cluster DNS (a namespaceSelector for {where}, "
+                "or a rule without `to`)",
             ),
-        )
+        ),
+        gaps=(
+            "a namespaceSelector is read only on kubernetes.io/metadata.name: one that contradicts itself on "
+            "other labels still counts as reaching DNS",
+        ),
     )
 
 
