@@ -20,7 +20,7 @@ CONTROLPLANE := PYTHONPATH=$(CURDIR)/tests
 CONFIG ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint typecheck pytest run bench bench-engine bench-check check-example tools kube-tools cluster manifests e2e clean \
+.PHONY: help venv test lint typecheck pytest run bench bench-admission bench-engine bench-check check-example tools kube-tools cluster manifests e2e clean \
 	image image-repository chart-repository
 
 help: ## List the targets
@@ -64,6 +64,9 @@ bench-engine: $(STAMP) ## Engine benchmark: microseconds per policy (typical and
 
 bench-check: $(STAMP) ## check benchmark: CPU time over 10k, 20k and 100k documents in one file (linear)
 	$(BIN)/python -m benchmarks.check
+
+bench-admission: $(STAMP) tools kube-tools ## Admission latency on the real API server: none vs webhook vs exported ValidatingAdmissionPolicy, and a GitOps burst
+	$(BIN)/python -m benchmarks.admission --json $(DEV)/bench-admission.json
 
 bench: $(STAMP) ## Server benchmark against a bare uvicorn ceiling (TLS, keep-alive), then the worst-case table
 	$(BIN)/python -m benchmarks.server

@@ -1,10 +1,11 @@
-"""The client side of `make bench-admission`: a separate process that writes NetworkPolicies to the API server.
+"""The client side of `make bench-admission`: a separate process writing NetworkPolicies to the API server.
 
 ``create-delete``: ``--count`` NetworkPolicy creates, each followed by the delete of the same object, from
 ``--concurrency`` workers; the latency of every create is recorded (the write admission judges).
 ``apply``: ``--count`` server-side applies (what GitOps controllers send) of distinct policies from
-``--concurrency`` writers. Prints one JSON object: latencies in milliseconds, failures with their first
-messages, elapsed seconds. Run as ``python -m benchmarks.admission_client`` (the bench starts it).
+``--concurrency`` writers (each answered with a require-ports warning). Prints one JSON object:
+latencies in milliseconds, failures with their first messages, elapsed seconds. Run as
+``python -m benchmarks.admission_client`` (the bench starts it).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ import httpx
 GROUP = "/apis/networking.k8s.io/v1"
 
 
-def policy(name: str, namespace: str) -> dict[str, Any]:
-    """A typical policy every default rule accepts: web pods reached from the frontend on 8080."""
-    return {
+def policy(name: str, namespace: str, warned: bool = False) -> dict[str, Any]:
+    """A typical policy every default rule accepts: web pods reached from the frontend on 8080; ``warned``
+    leaves the ports out, which the default rules answer with a require-ports warning."""
+    manifest: dict[str, Any] = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {"name": name, "namespace": namespace, "labels": {"team": "bench"}},
@@ -39,6 +41,9 @@ def policy(name: str, namespace: str) -> dict[str, Any]:
             ],
         },
     }
+    if warned:
+        del manifest["spec"]["ingress"][0]["ports"]
+    return manifest
 
 
 class Run:
@@ -50,7 +55,9 @@ class Run:
         self.failures.append(f"{what}: {response.status_code} {response.text[:200]}")
 
 
-async def _create_delete(client: httpx.AsyncClient, run: Run, namespace: str, names: asyncio.Queue[str]) -> None:
+async def _create_delete(
+    client: httpx.AsyncClient, run: Run, namespace: str, names: asyncio.Queue[str]
+) -> None:
     base = f"{GROUP}/namespaces/{namespace}/networkpolicies"
     while not names.empty():
         name = names.get_nowait()
@@ -70,10 +77,15 @@ async def _apply(client: httpx.AsyncClient, run: Run, namespace: str, names: asy
     headers = {"Content-Type": "application/apply-patch+yaml"}
     while not names.empty():
         name = names.get_nowait()
-        body = json.dumps(policy(name, namespace))
+        # A sync writes what the repository holds, warnings included (the policies' check metric records
+        # only checks that warn or deny).
+        body = json.dumps(policy(name, namespace, warned=True))
         start = time.perf_counter()
         applied = await client.patch(
-            f"{base}/{name}", params={"fieldManager": "bench-gitops", "force": "true"}, content=body, headers=headers
+            f"{base}/{name}",
+            params={"fieldManager": "bench-gitops", "force": "true"},
+            content=body,
+            headers=headers,
         )
         run.latencies.append((time.perf_counter() - start) * 1000)
         if applied.status_code not in (200, 201):
@@ -94,7 +106,12 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
         start = time.perf_counter()
         await asyncio.gather(*(worker(client, run, args.namespace, names) for _ in range(args.concurrency)))
         elapsed = time.perf_counter() - start
-    return {"latencies_ms": run.latencies, "failures": run.failures[:20], "failed": len(run.failures), "seconds": elapsed}
+    return {
+        "latencies_ms": run.latencies,
+        "failures": run.failures[:20],
+        "failed": len(run.failures),
+        "seconds": elapsed,
+    }
 
 
 def main() -> int:

@@ -29,7 +29,7 @@ def chart_webhook_configuration(
     if not url.startswith("https://127.0.0.1:"):
         raise ValueError(f"refusing a webhook that is not on loopback: {url}")
     rendered = subprocess.run(
-        [helm, "template", "netpol-guard", str(CHART), "--show-only", WEBHOOK_TEMPLATE],
+        [helm, "template", "netpol-guard", str(CHART), "-n", "netpol-guard", "--show-only", WEBHOOK_TEMPLATE],
         capture_output=True,
         text=True,
         check=True,
@@ -43,7 +43,9 @@ def chart_webhook_configuration(
     return config
 
 
-def scoped_to_namespaces(documents: Sequence[dict[str, Any]], match_labels: Mapping[str, str]) -> list[dict[str, Any]]:
+def scoped_to_namespaces(
+    documents: Sequence[dict[str, Any]], match_labels: Mapping[str, str]
+) -> list[dict[str, Any]]:
     """The exported documents with every binding limited to namespaces carrying ``match_labels``."""
     scoped = copy.deepcopy(list(documents))
     for doc in scoped:
@@ -56,7 +58,9 @@ def scoped_to_namespaces(documents: Sequence[dict[str, Any]], match_labels: Mapp
 def kubectl(kubectl_args: Sequence[str], verb: Sequence[str], documents: Sequence[Any]) -> None:
     """``kubectl <verb> -f -`` of ``documents``; raises with kubectl's error text."""
     body = json.dumps({"apiVersion": "v1", "kind": "List", "items": list(documents)})
-    done = subprocess.run([*kubectl_args, *verb, "-f", "-"], input=body, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*kubectl_args, *verb, "-f", "-"], input=body, capture_output=True, text=True, timeout=120
+    )
     if done.returncode != 0:
         raise RuntimeError(f"kubectl {' '.join(verb)} failed: {done.stderr.strip()}")
 
