@@ -66,6 +66,7 @@ bench-check: $(STAMP) ## check benchmark: CPU time over 10k, 20k and 100k docume
 	$(BIN)/python -m benchmarks.check
 
 bench-admission: $(STAMP) tools kube-tools ## Admission latency on the real API server: none vs webhook vs exported ValidatingAdmissionPolicy, and a GitOps burst
+	mkdir -p $(DEV)
 	$(BIN)/python -m benchmarks.admission --json $(DEV)/bench-admission.json
 
 bench: $(STAMP) ## Server benchmark against a bare uvicorn ceiling (TLS, keep-alive), then the worst-case table

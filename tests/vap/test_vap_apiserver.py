@@ -181,7 +181,8 @@ def test_exported_policies_deny_and_warn_what_the_webhook_does(
         warned += bool(comparison.webhook.warned_ids & set(actions))
     print(
         f"\n{config or 'default rules'}: {judged - len(problems)} of {judged} policies agree "
-        f"({denied} denied, {warned} warned by the exported rules; rules exported: {', '.join(sorted(actions))})"
+        f"({denied} denied, {warned} warned by the exported rules; "
+        f"rules exported: {', '.join(sorted(actions))})"
     )
     assert not problems, "\n".join(problems)
     assert denied > 0 and warned > 0  # the corpus exercises both actions
