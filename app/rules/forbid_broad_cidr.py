@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import AfterValidator, Field
 
@@ -12,6 +12,29 @@ from app.netpol import NetworkPolicy, NetworkPolicyPeer, iter_rules
 from app.rules.address_cover import FAMILY_NAMES, WHOLE_FAMILY, covered_families, family_cidrs
 from app.rules.base import Action, Context, Finding, Rule, RuleSettings
 from app.rules.traffic import Network, parse_network
+
+
+def _cidr_syntax() -> str:
+    """A regular expression (RE2 and Go syntax) matching exactly the strings `parse_network` accepts (Go
+    1.16's net.ParseCIDR: leading zeros allowed, at most one ``::``, an IPv4 tail in IPv6), so that the
+    chart's JSON schema refuses at render time the ``allow`` entries the server would refuse at start."""
+    octet = "0*(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+    ipv4 = rf"{octet}\.{octet}\.{octet}\.{octet}"
+    group = "0*[0-9a-fA-F]{1,4}"
+    forms = [":".join([group] * 8), ":".join([group] * 6 + [ipv4])]
+    for left in range(8):
+        for right in range(8 - left):
+            forms.append(":".join([group] * left) + "::" + ":".join([group] * right))
+            if left + right <= 5:
+                forms.append(":".join([group] * left) + "::" + ":".join([group] * right + [ipv4]))
+    ipv6 = "|".join(f"(?:{form})" for form in forms)
+    return (
+        rf"^(?:(?:{ipv4})/0*(?:3[0-2]|[12]?[0-9])"
+        rf"|(?:{ipv6})/0*(?:12[0-8]|1[01][0-9]|[1-9]?[0-9]))$"
+    )
+
+
+CIDR_SYNTAX: Final = _cidr_syntax()
 
 
 def _is_cidr(value: str) -> str:
@@ -57,7 +80,9 @@ class ForbidBroadCidrSettings(RuleSettings):
         alias="ipv6MinPrefix",
         description="Shortest IPv6 prefix length allowed.",
     )
-    allow: list[Annotated[str, AfterValidator(_is_cidr)]] = Field(
+    allow: list[
+        Annotated[str, AfterValidator(_is_cidr), Field(json_schema_extra={"pattern": CIDR_SYNTAX})]
+    ] = Field(
         default=[],
         description="CIDRs accepted however broad (compared as networks, so 10.0.0.1/8 matches 10.0.0.0/8).",
     )

@@ -98,6 +98,16 @@ BAD_RULES = [
         "rules.limit-complexity.maxRules",
         id="above-maximum",
     ),
+    pytest.param(
+        f"{HEADER}rules:\n  forbid-broad-cidr:\n    allow: [10.0.0.0/8, 10.0.0.0/33]\n",
+        "rules.forbid-broad-cidr.allow[1]",
+        id="allow-prefix-too-long",
+    ),
+    pytest.param(
+        f"{HEADER}rules:\n  forbid-broad-cidr:\n    allow: ['1::2::3/64']\n",
+        "rules.forbid-broad-cidr.allow[0]",
+        id="allow-two-ellipses",
+    ),
     pytest.param(f"{HEADER}mode: block\n", "mode", id="unknown-mode"),
     pytest.param(f"{HEADER}exemptions:\n  users: alice\n", "exemptions.users", id="string-instead-of-list"),
     pytest.param(

@@ -5,8 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.errors import RulesFileError
+from app.patterns import compile_pattern
+from app.rules.forbid_broad_cidr import CIDR_SYNTAX
+from app.rules.traffic import parse_network
 
 RULE = "forbid-broad-cidr"
 
@@ -142,3 +147,19 @@ def test_ip_blocks_that_together_cover_a_family_are_a_broad_cidr(
     violations = judge(RULE, egress_to(*cidrs), params)
     assert [v.problem.split("together cover ")[1] for v in violations] == expected
     assert all(v.path == "spec.egress[0].to" for v in violations)
+
+
+_GROUPS = st.sampled_from(["0", "1", "ffff", "FFFF", "00001", "12345", "abc", "g", ""])
+_OCTETS = st.sampled_from(["0", "1", "010", "255", "256", "0000255", "99", ""])
+_IPV4 = st.lists(_OCTETS, min_size=3, max_size=5).map(".".join)
+_IPV6 = st.lists(st.one_of(_GROUPS, st.just(""), _IPV4), min_size=1, max_size=10).map(":".join)
+_PREFIX = st.sampled_from(["0", "00", "8", "32", "033", "33", "64", "128", "129", "", "x"])
+_CIDRS = st.tuples(st.one_of(_IPV4, _IPV6), st.sampled_from(["/", ""]), _PREFIX).map("".join)
+
+
+@given(_CIDRS)
+@settings(max_examples=3000, deadline=None)
+def test_the_chart_s_cidr_pattern_accepts_exactly_what_the_server_parses(text: str) -> None:
+    # The pattern goes into the chart's schema (Helm runs it with Go's regexp, RE2's syntax).
+    pattern = compile_pattern(CIDR_SYNTAX)
+    assert pattern.matches(text) == (parse_network(text) is not None)

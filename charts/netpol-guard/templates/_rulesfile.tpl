@@ -7,7 +7,7 @@ Source: `rulesFile` (the very file `netpol-guard check --config` reads, e.g. --s
 rulesFile=policy/rules.yaml), served verbatim; else the `rules` value (the same shape, apiVersion and kind
 optional). Both are checked against files/rules.schema.json, generated from the server's rules models by
 `make manifests`, with the JSON Schema subset pydantic emits ($ref, anyOf, type, properties,
-additionalProperties, required, items, enum, const, minLength, minimum, maximum) plus two checks the
+additionalProperties, required, items, enum, const, minLength, pattern, minimum, maximum) plus two checks the
 schema cannot express: `format: regex` (RE2 = Go regexp, which regexMatch runs) and `x-unique-by` (no two
 list entries share that key).
 */}}
@@ -132,6 +132,9 @@ true
 {{- else -}}
 {{- if lt (len $value) (int (get $schema "minLength" | default 0)) -}}
 {{- printf "%s: must not be empty\n" $at -}}
+{{- end -}}
+{{- if and (hasKey $schema "pattern") (not (regexMatch (get $schema "pattern") $value)) -}}
+{{- printf "%s: %q is not valid here (it must match the pattern in files/rules.schema.json)\n" $at $value -}}
 {{- end -}}
 {{- if eq (get $schema "format" | default "") "regex" -}}
 {{- if not (include "netpol-guard.validRegex" $value) -}}
