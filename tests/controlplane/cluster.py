@@ -13,7 +13,7 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -276,7 +276,7 @@ def _start(directory: Path, bin_dir: Path, supervisor: Supervisor) -> ControlPla
     return plane
 
 
-def wait_for(condition: Any, timeout: float, what: str, interval: float = 0.5) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.5) -> None:
     """Poll ``condition()`` until true; AssertionError naming ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

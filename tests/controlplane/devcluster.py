@@ -17,6 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Final
 
+from controlplane.cluster import start_control_plane
 from controlplane.kubetools import BIN_DIR, ROOT, KubeToolsError, build
 from controlplane.processes import StartError, Supervisor
 from controlplane.webhook import LocalWebhook, NonLoopbackWebhook, install_chart, wait_until_answering
@@ -52,8 +53,6 @@ def run(directory: Path, config: Path | None) -> int:
     supervisor = Supervisor()
     try:
         build()
-        from controlplane.cluster import start_control_plane
-
         plane = start_control_plane(directory, BIN_DIR, supervisor)
         webhook = LocalWebhook(directory / "webhook", supervisor, config=config)
         webhook.start()

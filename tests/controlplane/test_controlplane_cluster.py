@@ -12,7 +12,13 @@ import pytest
 from controlplane.cluster import ControlPlane, wait_for
 from controlplane.fixtures import GuardedCluster
 from controlplane.kubetools import ROOT
-from controlplane.webhook import NonLoopbackWebhook, install_chart, loopback_problems, wait_until_answering
+from controlplane.webhook import (
+    NonLoopbackWebhook,
+    install_chart,
+    loopback_problems,
+    register_webhook_configuration,
+    wait_until_answering,
+)
 
 BAD = ROOT / "deploy" / "examples" / "policies" / "bad" / "forbid-allow-all.yaml"
 DENIED = 'admission webhook "validate.netpol-guard.io" denied the request'
@@ -116,6 +122,18 @@ def test_a_chart_whose_webhook_leaves_loopback_is_never_registered(guarded_clust
     assert plane.kubectl("get", "namespace", "remote").rc == 1
     hooks = plane.kubectl_json("get", "validatingwebhookconfigurations")["items"]
     assert [hook["webhooks"][0]["clientConfig"]["url"] for hook in hooks] == [webhook.url]
+
+
+def test_a_webhook_configuration_naming_a_clusterip_service_is_never_applied(
+    control_plane: ControlPlane,
+) -> None:
+    plane = control_plane
+    assert plane.kubectl("create", "service", "clusterip", "plain", "--tcp=443:8443", "-n", "default").rc == 0
+    config = _vwc({"service": {"name": "plain", "namespace": "default", "port": 443}})
+    config["apiVersion"] = "admissionregistration.k8s.io/v1"
+    with pytest.raises(NonLoopbackWebhook, match="service default/plain is not an ExternalName Service"):
+        register_webhook_configuration(plane, [config])
+    assert "NotFound" in plane.kubectl("get", "validatingwebhookconfiguration", "w").stderr
 
 
 def test_a_token_from_the_token_request_api_is_held_to_its_service_accounts_rbac(

@@ -299,12 +299,9 @@ def wait_until_answering(
     reads webhook configurations through an informer, so the first writes may not be sent yet."""
     name = f"netpol-guard-probe-{uuid.uuid4().hex[:8]}"
     manifest = probe_policy(name, namespace)
-    wait_for(
-        lambda: (
-            plane.kubectl("apply", "--dry-run=server", "-f", "-", input=manifest) is not None
-            and webhook.saw(name)
-        ),
-        timeout,
-        f"a NetworkPolicy review to reach {webhook.url}",
-        interval=0.5,
-    )
+
+    def answered() -> bool:
+        plane.kubectl("apply", "--dry-run=server", "-f", "-", input=manifest)
+        return webhook.saw(name)
+
+    wait_for(answered, timeout, f"a NetworkPolicy review to reach {webhook.url}")
