@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -111,9 +112,11 @@ def _namespaces(policies: list[tuple[str, dict[str, Any]]]) -> set[str]:
     return names
 
 
-def _judged_by_webhook(
-    plane: ControlPlane, server: ApiServer, config: Path | None, objects: list[dict[str, Any]], work: Path
-) -> list[Answer]:
+@contextmanager
+def _webhook_registered(
+    plane: ControlPlane, server: ApiServer, config: Path | None, work: Path
+) -> Iterator[None]:
+    """Only the chart's webhook, served from this checkout with ``config``, judges NetworkPolicy writes."""
     supervisor = Supervisor()
     try:
         webhook = LocalWebhook(work, supervisor, config=config)
@@ -122,7 +125,7 @@ def _judged_by_webhook(
         kubectl(_kubectl_args(plane), ["apply"], [registration])
         try:
             _wait_for(server, "the webhook to answer", lambda a: "admission webhook" in a.message)
-            return dry_run_all(server, objects)
+            yield
         finally:
             kubectl(_kubectl_args(plane), ["delete", "--wait"], [registration])
             _wait_for(server, "the webhook to be gone", lambda a: a.status == 201)
@@ -130,27 +133,40 @@ def _judged_by_webhook(
         supervisor.stop_all()
 
 
-def _judged_by_policies(
-    plane: ControlPlane, server: ApiServer, documents: list[dict[str, Any]], objects: list[dict[str, Any]]
-) -> tuple[list[Answer], list[Answer]]:
+@contextmanager
+def _policies_bound(
+    plane: ControlPlane, server: ApiServer, documents: list[dict[str, Any]], warned: bool = False
+) -> Iterator[None]:
+    """Only the exported policies judge NetworkPolicy writes (``warned``: each binding as Warn)."""
     args = _kubectl_args(plane)
     kubectl(args, ["create"], documents)
     try:
-        _wait_for(server, "the policies to deny", lambda a: "ValidatingAdmissionPolicy" in a.message)
-        dry_run_all(server, objects)  # warm-up: a policy the API server has not compiled yet fails open
-        as_exported = dry_run_all(server, objects)
+        if warned:
+            _wait_for(server, "the policies to warn", lambda a: a.status == 201 and a.warnings)
+        else:
+            _wait_for(server, "the policies to deny", lambda a: "ValidatingAdmissionPolicy" in a.message)
+        yield
     finally:
         kubectl(args, ["delete", "--wait"], documents)
-    _wait_for(server, "the policies to be gone", lambda a: a.status == 201 and not a.warnings)
-    warned = warn_only(documents)
-    kubectl(args, ["create"], warned)
-    try:
-        _wait_for(server, "the policies to warn", lambda a: a.status == 201 and a.warnings)
+        _wait_for(server, "the policies to be gone", lambda a: a.status == 201 and not a.warnings)
+
+
+def _judged_by_webhook(
+    plane: ControlPlane, server: ApiServer, config: Path | None, objects: list[dict[str, Any]], work: Path
+) -> list[Answer]:
+    with _webhook_registered(plane, server, config, work):
+        return dry_run_all(server, objects)
+
+
+def _judged_by_policies(
+    plane: ControlPlane, server: ApiServer, documents: list[dict[str, Any]], objects: list[dict[str, Any]]
+) -> tuple[list[Answer], list[Answer]]:
+    with _policies_bound(plane, server, documents):
+        dry_run_all(server, objects)  # warm-up: a policy the API server has not compiled yet fails open
+        as_exported = dry_run_all(server, objects)
+    with _policies_bound(plane, server, warn_only(documents), warned=True):
         dry_run_all(server, objects)
         every_check = dry_run_all(server, objects)
-    finally:
-        kubectl(args, ["delete", "--wait"], warned)
-    _wait_for(server, "the policies to be gone", lambda a: a.status == 201 and not a.warnings)
     return as_exported, every_check
 
 
@@ -269,3 +285,85 @@ def test_policies_at_the_bounds_are_judged_and_larger_ones_denied_by_the_size_po
     assert over.status == 403
     assert f"ValidatingAdmissionPolicy '{SIZE_POLICY}'" in over.message
     assert f"{peers.maximum + 1} peers are more than the exported policies judge" in over.message
+
+
+def _stored(name: str, labels: dict[str, str], ingress: list[Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": PROBE_NAMESPACE, "labels": labels},
+        "spec": {
+            "podSelector": {"matchLabels": {"app": "web"}},
+            "policyTypes": ["Ingress"],
+            "ingress": ingress,
+        },
+    }
+
+
+def _updates_and_deletes(server: ApiServer) -> dict[str, tuple[int, frozenset[str], frozenset[str]]]:
+    """What the API server answers to dry-run writes on stored policies: (status, denied, warned)."""
+    base = f"/apis/networking.k8s.io/v1/namespaces/{PROBE_NAMESPACE}/networkpolicies"
+    merge = {"Content-Type": "application/merge-patch+json"}
+    dry = {"dryRun": "All"}
+    answers = {}
+    with server.client() as client:
+        requests = {
+            # An allow-all stored before the rules: relabelling it is grandfathered (a warning).
+            "relabel grandfathered allow-all": client.patch(
+                f"{base}/old-allow-all",
+                params=dry,
+                headers=merge,
+                content=b'{"metadata":{"labels":{"x":"y"}}}',
+            ),
+            "delete baseline": client.delete(f"{base}/baseline", params=dry),
+            "unlabel baseline": client.patch(
+                f"{base}/baseline",
+                params=dry,
+                headers=merge,
+                content=b'{"metadata":{"labels":{"netpol-guard.io/baseline":null}}}',
+            ),
+            "change baseline spec": client.patch(
+                f"{base}/baseline",
+                params=dry,
+                headers=merge,
+                content=b'{"spec":{"policyTypes":["Ingress","Egress"]}}',
+            ),
+            "relabel baseline": client.patch(
+                f"{base}/baseline", params=dry, headers=merge, content=b'{"metadata":{"labels":{"x":"y"}}}'
+            ),
+        }
+        for what, response in requests.items():
+            answer = Answer(
+                response.status_code,
+                str(response.json().get("message", "")) if response.status_code >= 300 else "",
+                tuple(response.headers.get_list("warning")),
+            )
+            answers[what] = (answer.status, answer.denied_ids, answer.warned_ids)
+    return answers
+
+
+def test_updates_and_deletes_are_judged_alike_grandfathering_and_baselines(
+    plane: ControlPlane, server: ApiServer, tmp_path: Path
+) -> None:
+    stored = [
+        _stored("old-allow-all", {}, [{}]),
+        _stored(
+            "baseline",
+            {"netpol-guard.io/baseline": "true"},
+            [{"from": [{"podSelector": {"matchLabels": {"app": "a"}}}], "ports": [{"port": 80}]}],
+        ),
+    ]
+    kubectl(_kubectl_args(plane), ["create"], stored)  # nothing judges writes yet
+    try:
+        with _webhook_registered(plane, server, None, tmp_path / "webhook"):
+            webhook = _updates_and_deletes(server)
+        with _policies_bound(plane, server, export_vap(load_ruleset(None)).documents):
+            _updates_and_deletes(server)  # warm-up
+            policies = _updates_and_deletes(server)
+    finally:
+        kubectl(_kubectl_args(plane), ["delete", "--wait"], stored)
+    assert webhook["relabel grandfathered allow-all"][0] == 200
+    assert "forbid-allow-all" in webhook["relabel grandfathered allow-all"][2]
+    assert webhook["delete baseline"][:2] == (403, frozenset({"protect-baseline"}))
+    assert webhook["relabel baseline"] == (200, frozenset(), frozenset())
+    assert policies == webhook
