@@ -8,8 +8,8 @@ single CIDR. Address sets are exact integer intervals (`app.explain.addresses`),
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 from app.explain.addresses import EVERY_ADDRESS, address_set, merge
 from app.netpol import NetworkPolicyPeer
@@ -25,7 +25,7 @@ def covered_families(peers: Sequence[NetworkPolicyPeer]) -> tuple[int, ...]:
     only two or more blocks are worth the interval arithmetic.
     """
     blocks = [block for peer in peers if (block := peer.get("ipBlock")) is not None]
-    if len(blocks) < 2:
+    if len(blocks) < 2 or not _could_cover(blocks):
         return ()
     merged = merge(
         interval
@@ -33,6 +33,25 @@ def covered_families(peers: Sequence[NetworkPolicyPeer]) -> tuple[int, ...]:
         for interval in address_set(block.get("cidr", ""), block.get("except")).intervals
     )
     return tuple(whole[0] for whole in EVERY_ADDRESS if whole in merged)
+
+
+def _could_cover(blocks: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the blocks' sizes (read from the prefix lengths alone) add up to a whole family.
+
+    A necessary condition, cheap enough for the hostile case: thousands of narrow blocks in one rule would
+    otherwise all be parsed and merged on every review. A prefix that is not a plain number is left to
+    the exact arithmetic.
+    """
+    total = {4: 0, 6: 0}
+    for block in blocks:
+        cidr = str(block.get("cidr", ""))
+        _, slash, prefix = cidr.rpartition("/")
+        if not slash or not prefix.isdecimal() or len(prefix) > 3 or (":" in cidr and "." in cidr):
+            return True  # IPv4-mapped IPv6 and odd prefixes: only the exact arithmetic knows
+        version, bits = (6, 128) if ":" in cidr else (4, 32)
+        if int(prefix) <= bits:
+            total[version] += 1 << (bits - int(prefix))
+    return total[4] >= 1 << 32 or total[6] >= 1 << 128
 
 
 def family_cidrs(peers: Sequence[NetworkPolicyPeer], version: int) -> list[str]:
