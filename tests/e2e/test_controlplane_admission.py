@@ -20,7 +20,7 @@ import yaml
 from guard import DENIED, EXAMPLE_RULES, EXAMPLES, WEBHOOK, Guard, wait_for
 from verdicts import policy_verdicts
 
-pytestmark = pytest.mark.controlplane
+pytestmark = [pytest.mark.controlplane, pytest.mark.timeout(300)]
 
 BAD = sorted((EXAMPLES / "bad").glob("*.yaml"))
 GOOD = sorted((EXAMPLES / "good").glob("*.yaml"))
@@ -352,16 +352,36 @@ def baseline(name: str, namespace: str) -> str:
     return text(doc)
 
 
-@pytest.mark.usefixtures("rules_in_force")
-def test_a_baseline_is_deleted_only_by_its_owners(guard: Guard) -> None:
-    assert guard.kubectl("apply", "-f", "-", input=baseline("floor", "shop")).rc == 0
-    refused = guard.kubectl("delete", "networkpolicy", "floor", "-n", "shop", *ORDINARY)
-    assert refused.rc != 0, refused.output
-    assert DENIED in refused.stderr and "[protect-baseline]" in refused.stderr, refused.stderr
-    assert stored(guard, "floor") is not None
-    allowed = guard.kubectl("delete", "networkpolicy", "floor", "-n", "shop", *OWNER)
-    assert allowed.rc == 0, allowed.output
-    assert stored(guard, "floor") is None
+@pytest.mark.parametrize(
+    "owner, settings",
+    [
+        (("--as=e2e-baseline-owner", "--as-group=developers"), {"allowedUsers": ["e2e-baseline-owner"]}),
+        (
+            ("--as=e2e-network-lead", "--as-group=developers", "--as-group=network-leads"),
+            {"allowedGroups": ["network-leads"]},
+        ),
+    ],
+    ids=["allowed-user", "allowed-group"],
+)
+def test_a_baseline_is_deleted_only_by_its_owners(
+    guard: Guard, owner: tuple[str, ...], settings: dict[str, list[str]]
+) -> None:
+    # Owners who are not exempt from the rules: only protect-baseline's own lists let them through.
+    rules = example_rules()
+    rules["rules"]["protect-baseline"].update({"allowedUsers": [], "allowedGroups": [], **settings})
+    guard.set_rules(yaml.safe_dump(rules))
+    try:
+        assert guard.kubectl("apply", "-f", "-", input=baseline("floor", "shop")).rc == 0
+        refused = guard.kubectl("delete", "networkpolicy", "floor", "-n", "shop", *ORDINARY)
+        assert refused.rc != 0, refused.output
+        assert DENIED in refused.stderr and "[protect-baseline]" in refused.stderr, refused.stderr
+        assert stored(guard, "floor") is not None
+        allowed = guard.kubectl("delete", "networkpolicy", "floor", "-n", "shop", *owner)
+        assert allowed.rc == 0, allowed.output
+        assert stored(guard, "floor") is None
+    finally:
+        guard.set_rules(EXAMPLE_RULES.read_text(encoding="utf-8"))
+        delete_policy(guard, "floor")
 
 
 @pytest.mark.usefixtures("rules_in_force")

@@ -23,7 +23,7 @@ from controlplane.webhook import find_helm, install_chart, wait_until_answering
 from cryptography import x509
 from guard import DENIED, EXAMPLES, ROOT, WEBHOOK, Guard, wait_for
 
-pytestmark = pytest.mark.controlplane
+pytestmark = [pytest.mark.controlplane, pytest.mark.timeout(300)]
 
 CHART: Final = ROOT / "charts" / "netpol-guard"
 CI_VALUES: Final = sorted((CHART / "ci").glob("*-values.yaml"))

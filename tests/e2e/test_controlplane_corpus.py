@@ -20,7 +20,7 @@ from verdicts import PolicyVerdict, policy_verdicts
 
 from app.apivalidation import dns1123_label_problems
 
-pytestmark = pytest.mark.controlplane
+pytestmark = [pytest.mark.controlplane, pytest.mark.timeout(300)]
 
 CORPUS: Final = ROOT.parent / "shared" / "corpus" / "real"
 BATCH: Final = 40  # files per kubectl: a few seconds each, and a failure stays easy to place
