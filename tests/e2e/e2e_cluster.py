@@ -8,17 +8,22 @@ runner cannot pass by skipping. E2E_KEEP_CLUSTER=1 keeps the cluster afterwards 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from controlplane.cluster import Result
+from guard import create_namespace, namespace_state
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "netpol-guard"
@@ -213,6 +218,90 @@ def load_image(workdir: Path) -> None:
     archive = workdir / "image.tar"
     run("docker", "image", "save", "--platform", platform.stdout.strip(), "--output", str(archive), IMAGE)
     run("kind", "load", "image-archive", str(archive), "--name", CLUSTER, timeout=600)
+
+
+def webhook_pods() -> list[dict[str, Any]]:
+    out = kubectl(
+        "get", "pods", "-n", NAMESPACE, "-l", "app.kubernetes.io/component=webhook", "-o", "json"
+    ).stdout
+    items: list[dict[str, Any]] = json.loads(out)["items"]
+    return items
+
+
+def webhook_pod_names() -> list[str]:
+    return sorted(str(pod["metadata"]["name"]) for pod in webhook_pods())
+
+
+def pod_metric(pod: str, name: str, **labels: str) -> float | None:
+    """One sample from a webhook pod's /metrics (probe port, through the API server's pod proxy)."""
+    result = kubectl(
+        "get", "--raw", f"/api/v1/namespaces/{NAMESPACE}/pods/{pod}:9090/proxy/metrics", check=False
+    )
+    if result.returncode != 0:
+        return None
+    for family in text_string_to_metric_families(result.stdout):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return None
+
+
+def config_reloads(pod: str) -> float:
+    return pod_metric(pod, "netpol_guard_config_reloads_total", result="success") or 0.0
+
+
+def wait_until_every_pod_reloaded_rules(pods: dict[str, float], what: str) -> None:
+    """Wait until each pod counted a successful rules reload since ``pods`` (name -> count) was taken."""
+    wait_for(
+        lambda: all(config_reloads(pod) > count for pod, count in pods.items()),
+        f"every webhook pod to reload the rules ({what}); a replaced pod would also end here",
+        timeout=240,
+    )
+
+
+class KindGuard:
+    """The kind cluster as the shared tests in test_e2e_admission.py drive it (see guard.Backend): rules
+    change by `helm upgrade` and reach every pod through its ConfigMap volume. The kind cluster keeps no
+    audit log, and its webhook is pods, not a local process: those tests skip here, and
+    test_e2e_cluster.py covers outages and rotation with pods."""
+
+    keeps_audit_log = False
+
+    def __init__(self, values: Path) -> None:
+        self.values = values
+        self.rules_text = RULES_FILE.read_text(encoding="utf-8")
+
+    def kubectl(self, *args: str, input: str | None = None, timeout: float = 120) -> Result:
+        done = kubectl(*args, check=False, input_text=input, timeout=int(timeout))
+        return Result(done.returncode, done.stdout, done.stderr)
+
+    def set_rules(self, text: str) -> None:
+        if text == self.rules_text:
+            return
+        data = yaml.safe_load(text)
+        data.pop("apiVersion", None)
+        data.pop("kind", None)
+        values = self.values.with_name("e2e-rules-values.yaml")
+        values.write_text(yaml.safe_dump({"rules": data}), encoding="utf-8")
+        reloads = {pod: config_reloads(pod) for pod in webhook_pod_names()}
+        helm(*install_args(values))
+        wait_until_every_pod_reloaded_rules(reloads, "a rules change")
+        self.rules_text = text
+
+    def audit_events(self) -> list[dict[str, Any]]:
+        pytest.skip("the kind cluster is created without an audit policy")
+
+    def webhook_stopped(self) -> AbstractContextManager[None]:
+        pytest.skip("on kind the webhook is pods: test_e2e_cluster.py scales them to zero")
+
+    def rotate_serving_certificate(self) -> None:
+        pytest.skip("on kind the certs CronJob rotates: see test_e2e_cluster.py")
+
+    def create_namespace(self, name: str) -> None:
+        create_namespace(self.kubectl, name)
+
+    def namespace_state(self, name: str) -> str:
+        return namespace_state(self.kubectl, name)
 
 
 @pytest.fixture(scope="session")

@@ -13,9 +13,9 @@ import shutil
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import pytest
 import yaml
@@ -46,8 +46,65 @@ def wait_for(
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what() if callable(what) else what}")
 
 
+class Kubectl(Protocol):
+    def __call__(self, *args: str, input: str | None = None, timeout: float = 120) -> Result: ...
+
+
+class Backend(Protocol):
+    """What the shared e2e tests need from a cluster with netpol-guard installed (`Guard` here, `KindGuard`
+    in e2e_cluster.py). Where a backend cannot do something, the method skips the test and says why."""
+
+    keeps_audit_log: bool
+
+    def kubectl(self, *args: str, input: str | None = None, timeout: float = 120) -> Result: ...
+    def set_rules(self, text: str) -> None: ...
+    def audit_events(self) -> list[dict[str, Any]]: ...
+    def webhook_stopped(self) -> AbstractContextManager[None]: ...
+    def rotate_serving_certificate(self) -> None: ...
+    def create_namespace(self, name: str) -> None: ...
+    def namespace_state(self, name: str) -> str: ...
+
+
+def create_namespace(kubectl: Kubectl, name: str) -> None:
+    """A namespace where developers and platform-admins may write NetworkPolicies (kept if present)."""
+    role = {
+        "apiVersion": f"{RBAC}/v1",
+        "kind": "Role",
+        "metadata": {"name": "e2e-networkpolicy-writer", "namespace": name},
+        "rules": [
+            {
+                "apiGroups": ["networking.k8s.io"],
+                "resources": ["networkpolicies"],
+                "verbs": ["get", "list", "create", "update", "patch", "delete"],
+            }
+        ],
+    }
+    binding = {
+        "apiVersion": f"{RBAC}/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "e2e-networkpolicy-writers", "namespace": name},
+        "roleRef": {"apiGroup": RBAC, "kind": "Role", "name": "e2e-networkpolicy-writer"},
+        "subjects": [{"apiGroup": RBAC, "kind": "Group", "name": group} for group in WRITERS],
+    }
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    result = kubectl("apply", "-f", "-", input=yaml.safe_dump_all([namespace, role, binding]))
+    assert result.rc == 0, result.output
+
+
+def namespace_state(kubectl: Kubectl, name: str) -> str:
+    """A namespace's phase and conditions, for a failure message."""
+    result = kubectl("get", "namespace", name, "-o", "json")
+    if result.rc != 0:
+        return "gone"
+    status = json.loads(result.stdout).get("status", {})
+    conditions = [f"{c['type']}={c['status']}: {c.get('message', '')}" for c in status.get("conditions", [])]
+    return f"{status.get('phase')}; " + "; ".join(conditions)
+
+
 class Guard:
     """The guarded control plane as the e2e tests drive it."""
+
+    keeps_audit_log = True
 
     def __init__(self, plane: ControlPlane, webhook: LocalWebhook, rules_file: Path) -> None:
         self.plane = plane
@@ -113,40 +170,10 @@ class Guard:
         return [json.loads(line) for line in lines if line.strip()]
 
     def create_namespace(self, name: str) -> None:
-        """A namespace where developers and platform-admins may write NetworkPolicies (kept if present)."""
-        role = {
-            "apiVersion": f"{RBAC}/v1",
-            "kind": "Role",
-            "metadata": {"name": "e2e-networkpolicy-writer", "namespace": name},
-            "rules": [
-                {
-                    "apiGroups": ["networking.k8s.io"],
-                    "resources": ["networkpolicies"],
-                    "verbs": ["get", "list", "create", "update", "patch", "delete"],
-                }
-            ],
-        }
-        binding = {
-            "apiVersion": f"{RBAC}/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": "e2e-networkpolicy-writers", "namespace": name},
-            "roleRef": {"apiGroup": RBAC, "kind": "Role", "name": "e2e-networkpolicy-writer"},
-            "subjects": [{"apiGroup": RBAC, "kind": "Group", "name": group} for group in WRITERS],
-        }
-        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-        result = self.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([namespace, role, binding]))
-        assert result.rc == 0, result.output
+        create_namespace(self.kubectl, name)
 
     def namespace_state(self, name: str) -> str:
-        """A namespace's phase and conditions, for a failure message."""
-        result = self.kubectl("get", "namespace", name, "-o", "json")
-        if result.rc != 0:
-            return "gone"
-        status = json.loads(result.stdout).get("status", {})
-        conditions = [
-            f"{c['type']}={c['status']}: {c.get('message', '')}" for c in status.get("conditions", [])
-        ]
-        return f"{status.get('phase')}; " + "; ".join(conditions)
+        return namespace_state(self.kubectl, name)
 
 
 def guard_for(plane: ControlPlane, webhook: LocalWebhook, directory: Path) -> Guard:

@@ -1,8 +1,8 @@
-"""netpol-guard in a real cluster (kind): the chart with the example rules, judged by the API server.
+"""netpol-guard in a real cluster (kind): what only pods can show (hot reload in every pod, the certs
+CronJob's rotation, scaling to zero, `helm test`'s pod, uninstall). The examples, every way of writing a
+policy, dry runs and protect-baseline run on kind too, from tests/e2e/test_e2e_admission.py.
 
-The tests run in file order and share one installation; the last one uninstalls. Policies are written with
-`kubectl apply`, as authors do: its last-applied annotation is what lets require-policy-types see an
-omitted policyTypes after the API server has defaulted it (`kubectl create` leaves no such trace).
+The tests run in file order and share one installation; the last one uninstalls.
 """
 
 from __future__ import annotations
@@ -21,28 +21,24 @@ from cryptography import x509
 from e2e_cluster import (
     ALLOW_ALL,
     DENIED,
-    EXAMPLES,
     NAMESPACE,
     PLATFORM_ADMIN,
     RELEASE,
-    RULES_FILE,
     WEBHOOK,
+    config_reloads,
     helm,
     install_args,
     kubectl,
+    pod_metric,
     wait_for,
+    wait_until_every_pod_reloaded_rules,
     wait_until_webhook_answers,
+    webhook_pod_names,
+    webhook_pods,
 )
-from prometheus_client.parser import text_string_to_metric_families
-
-from app.rules.base import Action
-from app.ruleset import load_ruleset
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cluster")]
 
-# api-validation examples never reach the webhook: the API server rejects them first.
-BAD = [path for path in sorted((EXAMPLES / "bad").glob("*.yaml")) if path.stem != "api-validation"]
-GOOD = sorted((EXAMPLES / "good").glob("*.yaml"))
 SHORT_VALIDITY = "10m"
 SHORT_RENEW_BEFORE_SECONDS = 8 * 60
 
@@ -67,81 +63,6 @@ def policy_text(name: str, namespace: str, *, labels: dict[str, str] | None = No
     return yaml.safe_dump(policy)
 
 
-def webhook_pods() -> list[dict[str, Any]]:
-    out = kubectl(
-        "get", "pods", "-n", NAMESPACE, "-l", "app.kubernetes.io/component=webhook", "-o", "json"
-    ).stdout
-    items: list[dict[str, Any]] = json.loads(out)["items"]
-    return items
-
-
-def webhook_pod_names() -> list[str]:
-    return sorted(str(pod["metadata"]["name"]) for pod in webhook_pods())
-
-
-def pod_metric(pod: str, name: str, **labels: str) -> float | None:
-    """One sample from a webhook pod's /metrics (probe port, through the API server's pod proxy)."""
-    result = kubectl(
-        "get", "--raw", f"/api/v1/namespaces/{NAMESPACE}/pods/{pod}:9090/proxy/metrics", check=False
-    )
-    if result.returncode != 0:
-        return None
-    for family in text_string_to_metric_families(result.stdout):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return float(sample.value)
-    return None
-
-
-def config_reloads(pod: str) -> float:
-    return pod_metric(pod, "netpol_guard_config_reloads_total", result="success") or 0.0
-
-
-def wait_until_every_pod_reloaded_rules(pods: dict[str, float], what: str) -> None:
-    """Wait until each pod counted a successful rules reload since ``pods`` (name -> count) was taken."""
-    wait_for(
-        lambda: all(config_reloads(pod) > count for pod, count in pods.items()),
-        f"every webhook pod to reload the rules ({what}); a replaced pod would also end here",
-        timeout=240,
-    )
-
-
-@pytest.mark.parametrize("path", BAD, ids=[path.stem for path in BAD])
-def test_every_bad_example_is_refused_or_warned_naming_its_rule(path: Path) -> None:
-    rule = path.stem
-    action = load_ruleset(RULES_FILE).settings_for(rule).action
-    name = yaml.safe_load(path.read_text(encoding="utf-8"))["metadata"]["name"]
-    code, output = apply(path)
-    try:
-        if action is Action.DENY:
-            assert code != 0, f"{path.name} was admitted:\n{output}"
-            assert "Error from server (Forbidden)" in output and DENIED in output, output
-            assert f"[{rule}]" in output, output
-            assert kubectl("get", "networkpolicy", name, "-n", "shop", check=False).returncode != 0
-        else:
-            assert code == 0, output
-            assert f"Warning: [{rule}]" in output, output
-    finally:
-        delete(path)
-
-
-@pytest.mark.parametrize("path", GOOD, ids=[path.stem for path in GOOD])
-def test_every_good_example_is_admitted_without_warnings(path: Path) -> None:
-    code, output = apply(path)
-    try:
-        assert code == 0, output
-        assert "Warning: [" not in output, output
-    finally:
-        delete(path)
-
-
-def test_a_server_side_dry_run_is_judged_like_a_write_and_stores_nothing() -> None:
-    result = kubectl("apply", "--dry-run=server", "-f", str(ALLOW_ALL), check=False)
-    assert result.returncode != 0 and DENIED in result.stderr and "[forbid-allow-all]" in result.stderr
-    name = yaml.safe_load(ALLOW_ALL.read_text(encoding="utf-8"))["metadata"]["name"]
-    assert kubectl("get", "networkpolicy", name, "-n", "shop", check=False).returncode != 0
-
-
 @pytest.mark.parametrize(
     "namespace",
     ["gatekeeper-system", NAMESPACE, "kube-system"],
@@ -153,21 +74,6 @@ def test_exempt_namespaces_are_not_judged(namespace: str) -> None:
     result = kubectl("apply", "--dry-run=server", "-f", "-", input_text=yaml.safe_dump(doc), check=False)
     assert result.returncode == 0, result.stderr
     assert "Warning: [" not in result.stderr, result.stderr
-
-
-def test_a_baseline_policy_cannot_be_deleted_except_by_its_owners() -> None:
-    text = policy_text(
-        "baseline-deny-all", "shop", labels={"team": "platform", "netpol-guard.io/baseline": "true"}
-    )
-    kubectl("apply", "-f", "-", input_text=text)
-    refused = kubectl("delete", "networkpolicy", "baseline-deny-all", "-n", "shop", check=False)
-    assert refused.returncode != 0 and DENIED in refused.stderr, refused.stderr
-    assert "[protect-baseline]" in refused.stderr, refused.stderr
-    # The fixture bound the platform-admins group to `admin` in shop; the example rules let it delete.
-    allowed = kubectl(
-        "delete", "networkpolicy", "baseline-deny-all", "-n", "shop", *PLATFORM_ADMIN, check=False
-    )
-    assert allowed.returncode == 0, allowed.stderr
 
 
 def test_warn_mode_via_helm_upgrade_is_hot_reloaded_without_restarting_pods(cluster: Path) -> None:
