@@ -32,12 +32,13 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _UID_PREFIX_BYTES: Final = 64 * 1024
-# Parsing JSON holds the GIL throughout (orjson: ~1 us per value, 0.2-0.4 s for a 3 MiB body of
+# Parsing JSON holds the GIL throughout (orjson: ~1-1.5 us per value, 0.2-0.4 s for a 3 MiB body of
 # hundreds of thousands of empty rules or labels), so neither a worker thread nor a probe thread could
 # answer meanwhile. A body with more JSON values than this (counted as commas plus opening brackets,
-# strings included, so never fewer than there are) is refused before it is parsed: about 100 times the
-# largest policy of the shared corpus (643 commas, 1,300 values as JSON) and 0.1 s of parsing at worst.
-MAX_JSON_VALUES: Final = 100_000
+# strings included, so never fewer than there are) is refused before it is parsed. 50,000 is 26 times
+# the largest policy of the shared corpus (1,928 values as JSON); 100,000 let probes stall 230-270 ms
+# (docs/operations-limits.md, `make bench-limits`), over the 200 ms they must answer in.
+MAX_JSON_VALUES: Final = 50_000
 # Larger bodies are judged on a worker thread so the event loop (probes, other reviews) keeps answering;
 # smaller ones take well under a millisecond, less than the hop to a thread would cost.
 _THREAD_BYTES: Final = 64 * 1024
