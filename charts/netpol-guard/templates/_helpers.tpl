@@ -189,3 +189,21 @@ metadata:
 spec:
   {{- include "netpol-guard.certsPodSpec" (dict "root" . "serviceAccount" (printf "%s-certs-hook" (include "netpol-guard.fullname" .))) | nindent 2 }}
 {{- end }}
+
+{{/*
+terminationGracePeriodSeconds: the kubelet sends SIGTERM after the preStop sleep, the server keeps
+answering for the shutdown delay, then waits up to the graceful timeout for in-flight reviews. The grace
+period must cover all three, or the pod is killed in the middle of its drain: derived when unset, and a
+value too small for them fails the render.
+*/}}
+{{- define "netpol-guard.terminationGracePeriodSeconds" -}}
+{{- $needed := add (int .Values.preStopSleepSeconds) (int .Values.server.shutdownDelaySeconds) (int .Values.server.gracefulTimeoutSeconds) 5 -}}
+{{- $given := .Values.terminationGracePeriodSeconds -}}
+{{- if kindIs "invalid" $given -}}
+{{- $needed -}}
+{{- else if lt (int $given) (int $needed) -}}
+{{- fail (printf "terminationGracePeriodSeconds: %d is too short: preStopSleepSeconds (%d) + server.shutdownDelaySeconds (%d) + server.gracefulTimeoutSeconds (%d) + 5 s of margin need %d; raise it, lower those, or leave it empty to derive it" (int $given) (int .Values.preStopSleepSeconds) (int .Values.server.shutdownDelaySeconds) (int .Values.server.gracefulTimeoutSeconds) (int $needed)) -}}
+{{- else -}}
+{{- int $given -}}
+{{- end -}}
+{{- end -}}
