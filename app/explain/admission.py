@@ -29,6 +29,8 @@ CHANGES: Final = "changes"
 SUMMARY: Final = "summary"
 MODES: Final = (OFF, CHANGES, SUMMARY)
 PREFIX: Final = "explain:"
+MAX_COMPARED_GRANTS: Final = 1000
+"""An UPDATE whose old or new object holds more grants than this is not compared (one line says so)."""
 
 # C0, DEL, C1 and the Unicode line/paragraph separators: any of them makes the API server drop a warning.
 _CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -39,9 +41,24 @@ def clean(text: str) -> str:
     return shorten(_CONTROL.sub(" ", text), HARD_LIMIT)
 
 
+def grant_count(policy: NetworkPolicy) -> int:
+    """How many grants the model of ``policy`` would hold (one per peer, one per rule without peers)."""
+    return sum(len(rule.peers) if rule.peers else 1 for _, _, _, rule in policy.rule_entries)
+
+
 def _update_lines(old: NetworkPolicy, new: NetworkPolicy, mode: str) -> list[str]:
     if spec_value(old) == spec_value(new) and old.metadata.get("namespace") == new.metadata.get("namespace"):
         return []  # most updates touch labels or annotations only: nothing to compare
+    grants = max(grant_count(old), grant_count(new))
+    if grants > MAX_COMPARED_GRANTS:
+        # Comparing is far dearer than judging; a hostile update at the size limits must not hold the
+        # review for seconds. Real policies have tens of grants.
+        return [
+            clean(
+                f"{PREFIX} not compared at admission ({grants} grants, over {MAX_COMPARED_GRANTS}); "
+                "run netpol-guard diff for what this update opens or closes"
+            )
+        ]
     # Only the directions the update can have changed: their rules, or whether they are in policyTypes.
     old_types, new_types = old.effective_policy_types, new.effective_policy_types
     touched = tuple(

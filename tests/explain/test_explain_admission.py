@@ -13,7 +13,7 @@ from explain_cases import manifest
 from app.admission.handler import AdmissionHandler
 from app.admission.warnings import HARD_LIMIT, TOTAL_LIMIT, fit_warnings
 from app.engine import Violation
-from app.explain.admission import admission_lines
+from app.explain.admission import MAX_COMPARED_GRANTS, admission_lines
 from app.netpol import decode_policy
 from app.rules.base import Action
 from app.ruleset import parse_ruleset_text
@@ -160,3 +160,20 @@ def test_explain_lines_come_after_rule_warnings_and_share_the_budget() -> None:
 def test_admission_lines_are_deterministic() -> None:
     old, new = decode_policy(manifest(API, "api")), decode_policy(manifest(OTHER, "api"))
     assert admission_lines("UPDATE", old, new) == admission_lines("UPDATE", old, new)
+
+
+def test_an_update_too_large_to_compare_says_so_in_one_line_instead_of_comparing() -> None:
+    peers = [{"ipBlock": {"cidr": f"10.0.{i // 256}.{i % 256}/32"}} for i in range(MAX_COMPARED_GRANTS + 1)]
+    huge = {**API, "ingress": [{"from": peers, "ports": [{"port": 8080}]}]}
+    assert [line for line in warnings(review("UPDATE", huge, API)) if line.startswith("explain:")] == [
+        f"explain: not compared at admission ({MAX_COMPARED_GRANTS + 1} grants, over {MAX_COMPARED_GRANTS}); "
+        "run netpol-guard diff for what this update opens or closes"
+    ]
+
+
+def test_an_update_at_the_comparison_budget_is_still_compared() -> None:
+    peers = [{"ipBlock": {"cidr": f"10.0.{i // 256}.{i % 256}/32"}} for i in range(MAX_COMPARED_GRANTS)]
+    huge = {**API, "ingress": [{"from": peers, "ports": [{"port": 8080}]}]}
+    found = warnings(review("UPDATE", huge, API))
+    assert found and not any("not compared" in line for line in found)
+    assert any(line.startswith("explain: opens ingress from") for line in found)
