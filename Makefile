@@ -69,6 +69,9 @@ bench-admission: $(STAMP) tools kube-tools ## Admission latency on the real API 
 	mkdir -p $(DEV)
 	$(BIN)/python -m benchmarks.admission --json $(DEV)/bench-admission.json
 
+bench-limits: $(STAMP) ## Memory per idle TLS connection, and probe latency while 3 MiB reviews are judged
+	$(BIN)/python -m benchmarks.limits
+
 bench: $(STAMP) ## Server benchmark against a bare uvicorn ceiling (TLS, keep-alive), then the worst-case table
 	$(BIN)/python -m benchmarks.server
 	$(BIN)/python -m benchmarks.worstcase
