@@ -20,7 +20,7 @@ CONTROLPLANE := PYTHONPATH=$(CURDIR)/tests
 CONFIG ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint typecheck pytest run bench bench-admission bench-engine bench-check check-example tools kube-tools cluster manifests e2e clean \
+.PHONY: help venv test lint typecheck pytest run bench bench-admission bench-engine bench-check bench-limits check-example tools kube-tools cluster manifests e2e clean \
 	image image-repository chart-repository
 
 help: ## List the targets
