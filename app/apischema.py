@@ -26,6 +26,8 @@ FIELDS_RESOURCE: Final = "networkpolicy-v1-fields.json"
 # NetworkPolicy kinds of their own (Calico's projectcalico.org/v3): those are not ours to judge.
 _POLICY_GROUPS: Final = frozenset({"networking.k8s.io", "extensions"})
 _REMOVED: Final = {"extensions/v1beta1": "1.16"}
+# `kubectl get -o yaml` of clusters before 1.27 wrote an (always empty) status; the type has none since.
+_STATUS_FIX: Final = "remove it: NetworkPolicy has had no status since Kubernetes 1.27"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +122,7 @@ def _unknown(value: Any, tree: Any, path: str) -> Iterator[SchemaProblem]:
                 yield SchemaProblem(
                     child_path,
                     f'strict decoding error: unknown field "{child_path}"',
-                    _suggestion(str(key), sorted(tree)),
+                    _STATUS_FIX if child_path == "status" else _suggestion(str(key), sorted(tree)),
                 )
             else:
                 yield from _unknown(child, tree[key], child_path)
