@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from app.explain.addresses import EVERY_ADDRESS, address_set, merge
-from app.netpol import NetworkPolicyPeer
+from app.apivalidation import parse_cidr_sloppy
+from app.explain.addresses import EVERY_ADDRESS, Interval, address_set, merge
+from app.netpol import IPBlock, NetworkPolicyPeer
 
 FAMILY_NAMES: Final = {4: "IPv4", 6: "IPv6"}
 WHOLE_FAMILY: Final = {4: "0.0.0.0/0", 6: "::/0"}
@@ -27,12 +28,21 @@ def covered_families(peers: Sequence[NetworkPolicyPeer]) -> tuple[int, ...]:
     blocks = [block for peer in peers if (block := peer.get("ipBlock")) is not None]
     if len(blocks) < 2 or not _could_cover(blocks):
         return ()
-    merged = merge(
-        interval
-        for block in blocks
-        for interval in address_set(block.get("cidr", ""), block.get("except")).intervals
-    )
+    merged = merge(interval for block in blocks for interval in _intervals(block))
     return tuple(whole[0] for whole in EVERY_ADDRESS if whole in merged)
+
+
+def _intervals(block: IPBlock) -> tuple[Interval, ...]:
+    """`address_set`'s intervals; a block without except (nearly all) is read straight from the parsed
+    CIDR, without the network objects, because a rule may list tens of thousands of them."""
+    cidr, excepts = block.get("cidr", ""), block.get("except")
+    if excepts:
+        return address_set(cidr, excepts).intervals
+    parsed = parse_cidr_sloppy(cidr)
+    if parsed is None:
+        return ()
+    low = parsed.address & parsed.mask
+    return ((4 if parsed.bits == 32 else 6, low, low | (((1 << parsed.bits) - 1) ^ parsed.mask)),)
 
 
 def _could_cover(blocks: Sequence[Mapping[str, Any]]) -> bool:

@@ -9,7 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.errors import RulesFileError
+from app.explain.addresses import address_set
 from app.patterns import compile_pattern
+from app.rules.address_cover import _intervals
 from app.rules.forbid_broad_cidr import CIDR_SYNTAX
 from app.rules.traffic import parse_network
 
@@ -163,3 +165,9 @@ def test_the_chart_s_cidr_pattern_accepts_exactly_what_the_server_parses(text: s
     # The pattern goes into the chart's schema (Helm runs it with Go's regexp, RE2's syntax).
     pattern = compile_pattern(CIDR_SYNTAX)
     assert pattern.matches(text) == (parse_network(text) is not None)
+
+
+@given(_CIDRS)
+@settings(max_examples=2000, deadline=None)
+def test_the_split_allow_all_fast_path_reads_a_block_as_address_set_does(text: str) -> None:
+    assert _intervals({"cidr": text}) == address_set(text, None).intervals
