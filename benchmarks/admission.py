@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -297,6 +298,14 @@ def measure(bench: Bench, rounds: int, count: int, burst: int) -> dict[str, Any]
         base = rows[f"none/{row['concurrency']}"]
         row["added_p50_ms"] = row["p50_ms"] - base["p50_ms"]
         row["added_p99_ms"] = row["p99_ms"] - base["p99_ms"]
+        # The API server's own view: exact means (sum/count); its quantiles come from coarse buckets
+        # (the first one is 5 ms), so a p50 under 5 ms is an interpolation, not a measurement.
+        row["added_validating_mean_ms"] = (row["validating_mean_ms"] or 0.0) - (
+            base["validating_mean_ms"] or 0.0
+        )
+        row["added_validating_p99_ms"] = (row["validating_p99_ms"] or 0.0) - (
+            base["validating_p99_ms"] or 0.0
+        )
     return {"rows": rows, "bursts": bursts}
 
 
@@ -310,7 +319,7 @@ def report(results: dict[str, Any]) -> str:
         "client-observed create latency (ms) and throughput (creates+deletes/s); "
         "API server admission latency (ms)",
         f"{'mode':<8} {'conc':>4} {'creates':>7} {'p50':>7} {'p99':>7} {'+p50':>7} {'+p99':>7} {'ops/s':>7} "
-        f"{'validating p50/p99':>19} {'webhook p50/p99':>16} {'policy check p50/p99':>21}",
+        f"{'validating mean/+mean':>22} {'validating p50/p99':>19} {'webhook p50/p99':>16}",
     ]
     for concurrency in CONCURRENCIES:
         for mode in MODES:
@@ -318,27 +327,42 @@ def report(results: dict[str, Any]) -> str:
             lines.append(
                 f"{mode:<8} {concurrency:>4} {r['creates']:>7} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
                 f"{r['added_p50_ms']:>7.2f} {r['added_p99_ms']:>7.2f} {r['throughput_per_s']:>7.0f} "
+                f"{_fmt(r['validating_mean_ms']) + '/' + _fmt(r['added_validating_mean_ms']):>22} "
                 f"{_fmt(r['validating_p50_ms']) + '/' + _fmt(r['validating_p99_ms']):>19} "
-                f"{_fmt(r['webhook_p50_ms']) + '/' + _fmt(r['webhook_p99_ms']):>16} "
-                f"{_fmt(r['policy_check_p50_ms']) + '/' + _fmt(r['policy_check_p99_ms']):>21}"
+                f"{_fmt(r['webhook_p50_ms']) + '/' + _fmt(r['webhook_p99_ms']):>16}"
             )
     webhook, vap = rows["webhook/16"], rows["vap/16"]
     ok_p50 = webhook["added_p50_ms"] <= TARGET_P50_MS
     ok_p99 = webhook["added_p99_ms"] <= TARGET_P99_MS
     lines.append(
-        f"target at concurrency 16: webhook adds <= {TARGET_P50_MS} ms p50 ({webhook['added_p50_ms']:.2f}: "
-        f"{'met' if ok_p50 else 'MISSED'}) and <= {TARGET_P99_MS} ms p99 ({webhook['added_p99_ms']:.2f}: "
-        f"{'met' if ok_p99 else 'MISSED'})"
+        f"target (client-observed) at concurrency 16: webhook adds <= {TARGET_P50_MS} ms p50 "
+        f"({webhook['added_p50_ms']:.2f}: {'met' if ok_p50 else 'MISSED'}) and <= {TARGET_P99_MS} ms p99 "
+        f"({webhook['added_p99_ms']:.2f}: {'met' if ok_p99 else 'MISSED'})"
     )
+    load = results.get("load_average")
+    if load:
+        lines.append(
+            f"load average (1 min) at start and end: {load[0]:.1f}, {load[1]:.1f} on {os.cpu_count()} cores"
+        )
+    lines.append(
+        "API server validating admission at concurrency 16, added over none: webhook "
+        f"mean {webhook['added_validating_mean_ms']:.2f} ms, "
+        f"p99 {webhook['added_validating_p99_ms']:.2f} ms; "
+        f"policies mean {vap['added_validating_mean_ms']:.2f} ms, "
+        f"p99 {vap['added_validating_p99_ms']:.2f} ms"
+    )
+    if vap["added_validating_p99_ms"] > 0:
+        lines.append(
+            "webhook added p99 / policies added p99 (API server validating step) at concurrency 16: "
+            f"{webhook['added_validating_p99_ms'] / vap['added_validating_p99_ms']:.2f}"
+        )
     if vap["added_p99_ms"] > 0:
         lines.append(
-            "webhook added p99 / policies added p99 at concurrency 16: "
+            "client: webhook added p99 / policies added p99 at concurrency 16: "
             f"{webhook['added_p99_ms'] / vap['added_p99_ms']:.2f}"
         )
     else:
-        lines.append(
-            f"policies added p99 at concurrency 16: {vap['added_p99_ms']:.2f} ms (no ratio: not above zero)"
-        )
+        lines.append(f"client: policies added p99 at concurrency 16: {vap['added_p99_ms']:.2f} ms (no ratio)")
     for mode, burst in results["bursts"].items():
         webhook_ms = f"{_fmt(burst['webhook_p50_ms'])}/{_fmt(burst['webhook_p99_ms'])}"
         checks_ms = f"{_fmt(burst['policy_check_p50_ms'])}/{_fmt(burst['policy_check_p99_ms'])}"
@@ -364,7 +388,22 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="a tiny run (1 round, 8 creates, 64 applies)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--helm", default=str(ROOT / ".tools" / "helm"))
+    parser.add_argument(
+        "--report", metavar="FILE", help="only print the report of a JSON file written before"
+    )
     args = parser.parse_args()
+    if args.report:
+        saved = json.loads(Path(args.report).read_text())
+        for row in saved["rows"].values():
+            base = saved["rows"][f"none/{row['concurrency']}"]
+            row["added_validating_mean_ms"] = (row["validating_mean_ms"] or 0.0) - (
+                base["validating_mean_ms"] or 0.0
+            )
+            row["added_validating_p99_ms"] = (row["validating_p99_ms"] or 0.0) - (
+                base["validating_p99_ms"] or 0.0
+            )
+        sys.stdout.write(report(saved))
+        return 0
     if args.smoke:
         args.rounds, args.count, args.burst = 1, 8, 64
     with (
@@ -372,7 +411,9 @@ def main() -> int:
         started(Path(work), args.helm) as bench,
     ):
         bench.setup()
+        start_load = os.getloadavg()[0]
         results = measure(bench, args.rounds, args.count, args.burst)
+        results["load_average"] = [start_load, os.getloadavg()[0]]
     results["settings"] = {"rounds": args.rounds, "count": args.count, "burst": args.burst}
     sys.stdout.write(report(results))
     if args.json:

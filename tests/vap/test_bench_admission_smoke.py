@@ -38,4 +38,5 @@ def test_bench_admission_smoke_measures_every_enforcement_point(kube_tools: Path
     assert webhook["webhook_calls"] >= 64
     assert vap["webhook_calls"] == 0
     assert vap["policy_checks"] >= 64  # every apply warned by require-ports
-    assert "target at concurrency 16" in done.stdout
+    assert "at concurrency 16: webhook adds <= 1.0 ms p50" in done.stdout
+    assert "API server validating admission at concurrency 16, added over none" in done.stdout
