@@ -191,8 +191,14 @@ def breakdown(body: bytes) -> str:
     ruleset = load_ruleset(None)
     handler = AdmissionHandler(ruleset)
     pause_automatic_gc()
+    from app.limits import PolicyTooLargeError
+
     obj = orjson.loads(body)["request"]["object"]
-    policy = decode_policy(obj)
+    try:
+        policy = decode_policy(obj)
+    except PolicyTooLargeError as exc:
+        policy = None  # over the size limits: refused before the model is built (docs/limits.md)
+        refused = str(exc)
     context = Context(source="admission", namespace="prod")
 
     def median_ms(work: Any) -> float:
@@ -203,13 +209,14 @@ def breakdown(body: bytes) -> str:
             samples.append((time.perf_counter() - started) * 1000)
         return statistics.median(samples)
 
-    parts = {
-        "parse (orjson)": median_ms(lambda: orjson.loads(body)),
-        "decode (typed view)": median_ms(lambda: decode_policy(obj)),
-        "rules (engine)": median_ms(lambda: evaluate(policy, ruleset, context)),
-        "whole handler": median_ms(lambda: handler.handle(body, "application/json")),
-    }
-    return ", ".join(f"{name} {ms:.1f} ms" for name, ms in parts.items())
+    parts = {"parse (orjson)": median_ms(lambda: orjson.loads(body))}
+    if policy is not None:
+        judged = policy
+        parts["decode (typed view)"] = median_ms(lambda: decode_policy(obj))
+        parts["rules (engine)"] = median_ms(lambda: evaluate(judged, ruleset, context))
+    parts["whole handler"] = median_ms(lambda: handler.handle(body, "application/json"))
+    shown = ", ".join(f"{name} {ms:.1f} ms" for name, ms in parts.items())
+    return shown if policy is not None else f"{shown} (refused unjudged: {refused})"
 
 
 # --- load and measurement ----------------------------------------------------------------------------------
