@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import shutil
 import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -189,6 +190,49 @@ def start_server(pki: Pki, tmp_path: Path) -> Iterator[Callable[..., Running]]:
     yield start
     for running in started:
         running.stop()
+
+
+def spawn_server(
+    netpol_guard: list[str], cert: Path, key: Path, *args: str, probe_host: str = "127.0.0.1"
+) -> tuple[subprocess.Popen[bytes], int, int]:
+    """`netpol-guard serve` as a process on free loopback ports, once /readyz says ready:
+    (process, webhook port, probe port). The caller stops it (kill on failure)."""
+    port, probe_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [
+            *netpol_guard,
+            "serve",
+            "--tls-cert-file",
+            str(cert),
+            "--tls-private-key-file",
+            str(key),
+            "--host",
+            "127.0.0.1",
+            "--probe-host",
+            probe_host,
+            "--port",
+            str(port),
+            "--probe-port",
+            str(probe_port),
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"http://{probe_host}:{probe_port}/readyz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(ready, timeout=30, what="the server process to be ready")
+    except BaseException:
+        process.kill()
+        process.communicate(timeout=30)
+        raise
+    return process, port, probe_port
 
 
 @pytest.fixture

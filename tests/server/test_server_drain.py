@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_harness import VALIDATE, Pki, free_port, review_bytes, trusting, wait_for
+from server_harness import VALIDATE, Pki, review_bytes, spawn_server, trusting, wait_for
 
 WORKERS = 6
 
@@ -30,38 +30,11 @@ def draining_server(
     netpol_guard: list[str], pki: Pki, tmp_path: Path
 ) -> Iterator[tuple[subprocess.Popen[bytes], int, int]]:
     pki.serving(tmp_path / "tls")
-    port, probe_port = free_port(), free_port()
-    process = subprocess.Popen(
-        [
-            *netpol_guard,
-            "serve",
-            "--tls-cert-file",
-            str(tmp_path / "tls" / "tls.crt"),
-            "--tls-private-key-file",
-            str(tmp_path / "tls" / "tls.key"),
-            "--host",
-            "127.0.0.1",
-            "--probe-host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--probe-port",
-            str(probe_port),
-            "--shutdown-delay",
-            "2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    tls = tmp_path / "tls"
+    process, port, probe_port = spawn_server(
+        netpol_guard, tls / "tls.crt", tls / "tls.key", "--shutdown-delay", "2"
     )
-
-    def ready() -> bool:
-        try:
-            return httpx.get(f"http://127.0.0.1:{probe_port}/readyz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     try:
-        wait_for(ready, timeout=30, what="the server process to be ready")
         yield process, port, probe_port
     finally:
         if process.poll() is None:

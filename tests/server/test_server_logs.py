@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_harness import VALIDATE, Pki, example, free_port, trusting, wait_for
+from server_harness import VALIDATE, Pki, example, spawn_server, trusting
 
 from app.logs import IDENTIFIER_LIMIT
 
@@ -46,39 +46,17 @@ def serve(netpol_guard: list[str], pki: Pki, tmp_path: Path) -> Iterator[object]
     pki.serving(tmp_path / "tls")
 
     def start(*args: str, probe_host: str = "127.0.0.1") -> ServerProcess:
-        port, probe_port = free_port(), free_port()
-        process = subprocess.Popen(
-            [
-                *netpol_guard,
-                "serve",
-                "--tls-cert-file",
-                str(tmp_path / "tls" / "tls.crt"),
-                "--tls-private-key-file",
-                str(tmp_path / "tls" / "tls.key"),
-                "--host",
-                "127.0.0.1",
-                "--probe-host",
-                probe_host,
-                "--port",
-                str(port),
-                "--probe-port",
-                str(probe_port),
-                "--shutdown-delay",
-                "0",
-                *args,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+        tls = tmp_path / "tls"
+        process, port, probe_port = spawn_server(
+            netpol_guard,
+            tls / "tls.crt",
+            tls / "tls.key",
+            "--shutdown-delay",
+            "0",
+            *args,
+            probe_host=probe_host,
         )
         started.append(process)
-
-        def ready() -> bool:
-            try:
-                return httpx.get(f"http://{probe_host}:{probe_port}/readyz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(ready, timeout=30, what="the server process to be ready")
         return ServerProcess(process, port, probe_port, pki)
 
     yield start

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography import x509
-from server_harness import VALIDATE, Pki, free_port, review_bytes, trusting, wait_for
+from server_harness import VALIDATE, Pki, free_port, review_bytes, spawn_server, trusting, wait_for
 
 from app.certs.authority import san_names
 
@@ -149,36 +149,8 @@ def test_a_broken_rules_file_at_start_exits_2_naming_it(
 def server_process(
     netpol_guard: list[str], serving_pair: tuple[Path, Path]
 ) -> Iterator[tuple[subprocess.Popen[bytes], int, int]]:
-    port, probe_port = free_port(), free_port()
-    process = subprocess.Popen(
-        [
-            *netpol_guard,
-            "serve",
-            "--tls-cert-file",
-            str(serving_pair[0]),
-            "--tls-private-key-file",
-            str(serving_pair[1]),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--probe-port",
-            str(probe_port),
-            "--shutdown-delay",
-            "1",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-    def ready() -> bool:
-        try:
-            return httpx.get(f"http://127.0.0.1:{probe_port}/readyz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
+    process, port, probe_port = spawn_server(netpol_guard, *serving_pair, "--shutdown-delay", "1")
     try:
-        wait_for(ready, timeout=30, what="the server process to be ready")
         yield process, port, probe_port
     finally:
         if process.poll() is None:

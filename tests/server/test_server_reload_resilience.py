@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_harness import Pki, Running, free_port, metric_value, review_bytes, rules_text, wait_for
+from server_harness import Pki, Running, metric_value, review_bytes, rules_text, spawn_server, wait_for
 from test_server_reload import served_serial
 
 Start = Callable[..., Running]
@@ -103,38 +103,11 @@ def slow_reloading_server(
 ) -> Iterator[tuple[subprocess.Popen[bytes], int, int, Path]]:
     rules = tmp_path / "rules.yaml"
     rules.write_text(rules_text("enforce"))
-    port, probe_port = free_port(), free_port()
-    process = subprocess.Popen(
-        [
-            *netpol_guard,
-            "serve",
-            "--config",
-            str(rules),
-            "--tls-cert-file",
-            str(serving_pair[0]),
-            "--tls-private-key-file",
-            str(serving_pair[1]),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--probe-port",
-            str(probe_port),
-            "--reload-interval",
-            "300",  # only SIGHUP can make it notice a change within the test
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    # --reload-interval 300: only SIGHUP can make it notice a change within the test.
+    process, port, probe_port = spawn_server(
+        netpol_guard, *serving_pair, "--config", str(rules), "--reload-interval", "300"
     )
-
-    def ready() -> bool:
-        try:
-            return httpx.get(f"http://127.0.0.1:{probe_port}/readyz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     try:
-        wait_for(ready, timeout=30, what="the server process to be ready")
         yield process, port, probe_port, rules
     finally:
         if process.poll() is None:
