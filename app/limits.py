@@ -33,7 +33,7 @@ RULES: Final = Limit("rules", "spec.ingress and spec.egress", "spec", 2_000)
 PEERS: Final = Limit("peers", "from/to entries of all rules", "spec", 64_000)
 PORTS: Final = Limit("ports", "ports entries of all rules", "spec", 5_000)
 EXCEPTS: Final = Limit("except entries", "ipBlock.except lists", "spec", 5_000)
-SELECTOR_LABELS: Final = Limit("selector labels", "matchLabels of all selectors", "spec", 5_000)
+SELECTOR_LABELS: Final = Limit("selector labels", "matchLabels of all selectors", "spec", 20_000)
 EXPRESSIONS: Final = Limit("match expressions", "matchExpressions of all selectors", "spec", 5_000)
 EXPRESSION_VALUES: Final = Limit(
     "expression values", "matchExpressions[].values of all selectors", "spec", 10_000
