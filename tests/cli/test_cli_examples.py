@@ -82,4 +82,4 @@ def test_readme_check_example_is_real_output() -> None:
         [sys.executable, "-m", "app", "check", "deploy/examples/policies/bad/forbid-allow-all.yaml"],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
-    assert shown == result.stdout, "update the README example (section 'Checking manifests in CI')"
+    assert shown == result.stdout, "update the README example (section 'What a developer sees')"

@@ -1,4 +1,4 @@
-"""`netpol-guard rules`: the catalog comes from the registry, and the README's copy cannot drift."""
+"""`netpol-guard rules`: the catalog comes from the registry, and the copy in docs/rules.md cannot drift."""
 
 from __future__ import annotations
 
@@ -63,16 +63,16 @@ def test_text_catalog_shows_id_default_action_parameters_and_rationale(
     assert "ipv4MinPrefix: integer = 16" in text
 
 
-def test_readme_catalog_is_the_generated_one(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_docs_catalog_is_the_generated_one(capsys: pytest.CaptureFixture[str]) -> None:
     spec = importlib.util.spec_from_file_location("render_catalog", ROOT / "scripts" / "render_catalog.py")
     assert spec is not None and spec.loader is not None
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert script.BEGIN in readme, "README has no generated catalog block"
-    block = readme.split(script.BEGIN, 1)[1].split(script.END, 1)[0].lstrip("\n")
+    page = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert script.BEGIN in page, "docs/rules.md has no generated catalog block"
+    block = page.split(script.BEGIN, 1)[1].split(script.END, 1)[0].lstrip("\n")
     assert block == rules_output(capsys, "--format", "markdown"), (
-        "README's rule catalog differs from `netpol-guard rules --format markdown`; "
+        "docs/rules.md's rule catalog differs from `netpol-guard rules --format markdown`; "
         "run `.venv/bin/python scripts/render_catalog.py` and review the diff"
     )
 

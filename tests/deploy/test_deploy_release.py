@@ -198,4 +198,5 @@ def test_the_github_release_carries_the_changelog_notes_and_the_artifacts() -> N
     script = "\n".join(step.get("run", "") for step in _steps(job))
     assert "gh release create" in script and "--notes-file artifacts/release-notes/release-notes.md" in script
     assert "python-dist/*" in script and "chart/*.tgz" in script
+    assert "deploy/manifests/netpol-guard.yaml" in script  # `kubectl apply -f` of the release's file
     assert job["permissions"] == {"contents": "write"}
