@@ -423,7 +423,8 @@ def main(argv: list[str] | None = None) -> int:
         def serve_args(port: int) -> list[str]:
             return [
                 "--tls-cert-file", str(certs.cert_file), "--tls-private-key-file", str(certs.key_file),
-                "--host", "127.0.0.1", "--port", str(port), "--probe-port", str(_free_port()),
+                "--host", "127.0.0.1", "--probe-host", "127.0.0.1",
+                "--port", str(port), "--probe-port", str(_free_port()),
                 "--shutdown-delay", "0",
             ]  # fmt: skip
 

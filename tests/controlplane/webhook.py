@@ -149,7 +149,7 @@ class LocalWebhook:
         return pair
 
     def command(self) -> list[str]:
-        command = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1"]
+        command = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--probe-host", "127.0.0.1"]
         command += ["--port", str(self.port), "--probe-port", str(self.probe_port)]
         command += ["--tls-cert-file", str(self.cert_file), "--tls-private-key-file", str(self.key_file)]
         command += ["--reload-interval", str(self.reload_interval), "--shutdown-delay", "0"]

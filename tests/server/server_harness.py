@@ -173,6 +173,7 @@ def start_server(pki: Pki, tmp_path: Path) -> Iterator[Callable[..., Running]]:
             "tls_cert_file": tls_dir / "tls.crt",
             "tls_private_key_file": tls_dir / "tls.key",
             "host": "127.0.0.1",
+            "probe_host": "127.0.0.1",
             "port": 0,
             "probe_port": 0,
             "reload_interval": 0.05,

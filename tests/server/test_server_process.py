@@ -107,7 +107,7 @@ def test_a_bad_start_up_setting_is_one_line_naming_its_flag_and_exit_2(
 ) -> None:
     port = str(free_port())
     tls = ("--tls-cert-file", str(serving_pair[0]), "--tls-private-key-file", str(serving_pair[1]))
-    host = () if "--host" in args else ("--host", "127.0.0.1")
+    host = ("--probe-host", "127.0.0.1") + (() if "--host" in args else ("--host", "127.0.0.1"))
     given = tuple(arg.format(port=port) for arg in args)
 
     result = _serve(netpol_guard, *tls, *host, *given, env=env)

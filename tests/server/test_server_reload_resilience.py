@@ -89,7 +89,18 @@ def test_a_rules_file_with_a_huge_number_at_start_is_one_line_naming_it_and_exit
     rules.write_text(HUGE_NUMBER_RULES)
     tls = ("--tls-cert-file", str(serving_pair[0]), "--tls-private-key-file", str(serving_pair[1]))
 
-    result = _serve(netpol_guard, "--config", str(rules), *tls, "--host", "127.0.0.1", "--port", "0")
+    result = _serve(
+        netpol_guard,
+        "--config",
+        str(rules),
+        *tls,
+        "--host",
+        "127.0.0.1",
+        "--probe-host",
+        "127.0.0.1",
+        "--port",
+        "0",
+    )
 
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
