@@ -3,6 +3,7 @@ accepts makes either crash."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from explain_cases import manifest
@@ -41,11 +42,32 @@ selector = st.fixed_dictionaries(
         ),
     },
 )
-cidr = st.sampled_from(
-    ["0.0.0.0/0", "10.0.0.0/8", "10.1.0.0/16", "10.0.0.0/9", "::/0", "fd00::/8", "10.1.2.3/32"]
-)
-ip_block = st.fixed_dictionaries(
-    {"cidr": cidr}, optional={"except": st.lists(st.sampled_from(["10.1.0.0/16", "10.1.2.0/24"]), max_size=2)}
+CIDRS = ["0.0.0.0/0", "10.0.0.0/8", "10.1.0.0/16", "10.0.0.0/9", "::/0", "fd00::/8", "10.1.2.3/32"]
+# The API server accepts an except only as a strict subnet of its cidr (and written once): two blocks with
+# the same addresses are then written the same way, so a change's peer reads the same from either side.
+EXCEPTS_OF = {
+    block: [
+        part
+        for part in ("10.1.0.0/16", "10.1.2.0/24")
+        if ipaddress.ip_network(part).version == ipaddress.ip_network(block).version
+        and ipaddress.ip_network(part) != ipaddress.ip_network(block)
+        and ipaddress.ip_network(part).subnet_of(ipaddress.ip_network(block))
+    ]
+    for block in CIDRS
+}
+
+
+ip_block = st.sampled_from(CIDRS).flatmap(
+    lambda block: (
+        st.fixed_dictionaries(
+            {"cidr": st.just(block)},
+            optional={
+                "except": st.lists(st.sampled_from(EXCEPTS_OF[block]), min_size=1, max_size=2, unique=True)
+            },
+        )
+        if EXCEPTS_OF[block]
+        else st.just({"cidr": block})
+    )
 )
 peer = st.one_of(
     st.fixed_dictionaries({"podSelector": selector}, optional={"namespaceSelector": selector}),
