@@ -197,7 +197,7 @@ def _reset(sock: socket.socket) -> None:
     sock.close()
 
 
-class _Listener:
+class Listener:
     """What uvicorn's shutdown expects of a server in ``Server.servers``: ``close`` and ``wait_closed``.
 
     Closing stops the accept loop, closes the listening socket (so connections still in its backlog are
@@ -212,7 +212,9 @@ class _Listener:
     def close(self) -> None:
         self.task.cancel()
 
-    async def wait_closed(self) -> None:
+    async def stopped(self) -> None:
+        """Wait until the accept loop has ended, the listening socket is closed and the handshakes under
+        way are done (each is bounded by ``request_timeout``)."""
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
         self.sock.close()
@@ -220,6 +222,9 @@ class _Listener:
         # handshakes and answer (with Connection: close) instead of dropping a request that was sent.
         if self.gate.handshakes:
             await asyncio.wait(list(self.gate.handshakes))
+
+    async def wait_closed(self) -> None:
+        await self.stopped()
         while self.gate.server_state.connections:
             await asyncio.sleep(0.05)
 
@@ -248,9 +253,9 @@ class ConnectionGate:
         self._last_refusal_log = 0.0
         self._refused_since_log = 0
 
-    def listen(self, sock: socket.socket) -> _Listener:
+    def listen(self, sock: socket.socket) -> Listener:
         """Accept on ``sock`` until the returned listener is closed."""
-        return _Listener(self, sock)
+        return Listener(self, sock)
 
     async def accept(self, sock: socket.socket) -> None:
         """Accept connections on ``sock`` within the limits, forever (cancel to stop)."""

@@ -18,7 +18,7 @@ import signal
 import socket
 import ssl
 from collections.abc import Coroutine, Iterator
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import uvicorn
 
@@ -26,7 +26,7 @@ from app import __version__
 from app.admission.handler import AdmissionHandler
 from app.errors import SettingsError
 from app.logs import FIELDS
-from app.server.connections import ConnectionGate, ConnectionLimits
+from app.server.connections import ConnectionGate, ConnectionLimits, Listener
 from app.server.metrics import Metrics
 from app.server.probes import build_probe_app
 from app.server.reload import Reloader, describe, read_client_cas, read_pair, read_rules
@@ -83,6 +83,16 @@ class _Server(uvicorn.Server):
         self.gate.app_state = self.lifespan.state
         self.servers = [self.gate.listen(sock) for sock in sockets]  # type: ignore[misc]
         self.started = True
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn's shutdown only calls close() on its servers, never wait_closed(): without this the
+        # accept loop's cancellation is never awaited, the listening socket stays open with new clients
+        # queueing in its backlog unanswered, and handshakes under way are cut off.
+        listeners = cast(list[Listener], self.servers)
+        for listener in listeners:
+            listener.close()
+        await asyncio.gather(*(listener.stopped() for listener in listeners))
+        await super().shutdown(sockets)
 
 
 def _bind(host: str, port: int, flag: str, host_flag: str) -> socket.socket:

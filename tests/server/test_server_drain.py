@@ -31,8 +31,10 @@ def draining_server(
 ) -> Iterator[tuple[subprocess.Popen[bytes], int, int]]:
     pki.serving(tmp_path / "tls")
     tls = tmp_path / "tls"
+    # Warnings only: stderr is a pipe read at the end, and a decision line per review would fill it and
+    # block the server mid-drain (a kubelet reads a container's output all along; this test does not).
     process, port, probe_port = spawn_server(
-        netpol_guard, tls / "tls.crt", tls / "tls.key", "--shutdown-delay", "2"
+        netpol_guard, tls / "tls.crt", tls / "tls.key", "--shutdown-delay", "2", "--log-level", "warning"
     )
     try:
         yield process, port, probe_port
