@@ -6,6 +6,7 @@ only that CA.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import shutil
@@ -234,6 +235,20 @@ def spawn_server(
         process.communicate(timeout=30)
         raise
     return process, port, probe_port
+
+
+@contextlib.contextmanager
+def running_server(
+    netpol_guard: list[str], cert: Path, key: Path, *args: str
+) -> Iterator[tuple[subprocess.Popen[bytes], int, int]]:
+    """`spawn_server` for the length of a ``with`` block; a server still running after it is killed."""
+    process, port, probe_port = spawn_server(netpol_guard, cert, key, *args)
+    try:
+        yield process, port, probe_port
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
 
 
 @pytest.fixture

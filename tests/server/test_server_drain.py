@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_harness import VALIDATE, Pki, review_bytes, spawn_server, trusting, wait_for
+from server_harness import VALIDATE, Pki, review_bytes, running_server, trusting, wait_for
 
 WORKERS = 6
 
@@ -33,15 +33,10 @@ def draining_server(
     tls = tmp_path / "tls"
     # Warnings only: stderr is a pipe read at the end, and a decision line per review would fill it and
     # block the server mid-drain (a kubelet reads a container's output all along; this test does not).
-    process, port, probe_port = spawn_server(
+    with running_server(
         netpol_guard, tls / "tls.crt", tls / "tls.key", "--shutdown-delay", "2", "--log-level", "warning"
-    )
-    try:
-        yield process, port, probe_port
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=30)
+    ) as server:
+        yield server
 
 
 def test_sigterm_with_pooled_keep_alive_connections_under_load_loses_no_request(

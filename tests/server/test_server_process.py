@@ -15,7 +15,15 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography import x509
-from server_harness import VALIDATE, Pki, free_port, review_bytes, spawn_server, trusting, wait_for
+from server_harness import (
+    VALIDATE,
+    Pki,
+    free_port,
+    review_bytes,
+    running_server,
+    trusting,
+    wait_for,
+)
 
 from app.certs.authority import san_names
 
@@ -149,13 +157,8 @@ def test_a_broken_rules_file_at_start_exits_2_naming_it(
 def server_process(
     netpol_guard: list[str], serving_pair: tuple[Path, Path]
 ) -> Iterator[tuple[subprocess.Popen[bytes], int, int]]:
-    process, port, probe_port = spawn_server(netpol_guard, *serving_pair, "--shutdown-delay", "1")
-    try:
-        yield process, port, probe_port
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=30)
+    with running_server(netpol_guard, *serving_pair, "--shutdown-delay", "1") as server:
+        yield server
 
 
 def test_sigterm_under_load_turns_unready_finishes_in_flight_requests_and_exits_cleanly(
