@@ -4,6 +4,7 @@ SIGHUP reloads at once, and the same hostile files at start are one line and exi
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import time
@@ -12,7 +13,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_harness import Pki, Running, metric_value, review_bytes, rules_text, spawn_server, wait_for
+from server_harness import (
+    Pki,
+    Running,
+    metric_value,
+    review_bytes,
+    rules_text,
+    running_server,
+    wait_for,
+)
 from test_server_reload import served_serial
 
 Start = Callable[..., Running]
@@ -23,6 +32,14 @@ HUGE_NUMBER_RULES = rules_text("enforce") + "  require-policy-types:\n    action
 
 def _reloads(running: Running, kind: str, result: str) -> float:
     return metric_value(running.metrics(), f'netpol_guard_{kind}_reloads_total{{result="{result}"}}') or 0
+
+
+def _replace(path: Path, text: str) -> None:
+    """Change the rules file in one step, as a ConfigMap volume does: a poll that caught a half-written
+    file would count a second failure."""
+    staging = path.with_name(f".{path.name}.new")
+    staging.write_text(text)
+    os.replace(staging, path)
 
 
 def _allowed(running: Running) -> bool:
@@ -37,7 +54,7 @@ def test_a_rules_file_with_a_huge_number_is_logged_counted_and_the_loop_goes_on(
     rules_file = tmp_path / "rules.yaml"
     caplog.set_level(logging.ERROR, logger="app.server.reload")
 
-    rules_file.write_text(HUGE_NUMBER_RULES)
+    _replace(rules_file, HUGE_NUMBER_RULES)
 
     wait_for(lambda: _reloads(running, "config", "error") == 1, what="the failed reload to be counted")
     assert _allowed(running) is False  # the last good rules (enforce) still judge
@@ -46,7 +63,7 @@ def test_a_rules_file_with_a_huge_number_is_logged_counted_and_the_loop_goes_on(
     assert logged and str(rules_file) == logged[0].fields["file"]  # type: ignore[attr-defined]
     assert "a number of 5,000 digits cannot be read" in logged[0].fields["error"]  # type: ignore[attr-defined]
     # The loop is still alive: a later rules change and a certificate rotation are both applied.
-    rules_file.write_text(rules_text("warn"))
+    _replace(rules_file, rules_text("warn"))
     wait_for(lambda: _reloads(running, "config", "success") == 1, what="the fixed rules file to load")
     assert _allowed(running) is True
     rotated = pki.serving(running.tls_dir)
@@ -115,15 +132,12 @@ def slow_reloading_server(
     rules = tmp_path / "rules.yaml"
     rules.write_text(rules_text("enforce"))
     # --reload-interval 300: only SIGHUP can make it notice a change within the test.
-    process, port, probe_port = spawn_server(
-        netpol_guard, *serving_pair, "--config", str(rules), "--reload-interval", "300"
-    )
-    try:
+    with running_server(netpol_guard, *serving_pair, "--config", str(rules), "--reload-interval", "300") as (
+        process,
+        port,
+        probe_port,
+    ):
         yield process, port, probe_port, rules
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        process.communicate(timeout=30)
 
 
 def test_sighup_reloads_the_rules_at_once_and_does_not_exit(
