@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from cli_process import netpol_guard
 
 from app.__main__ import main
 from app.report.results import check_files
@@ -18,19 +17,6 @@ from app.ruleset import load_ruleset
 
 ROOT = Path(__file__).parents[2]
 SAMPLES = ROOT / "tests" / "report" / "samples"
-
-
-def netpol_guard(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real command line in a fresh interpreter, from the repository root."""
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        cwd=ROOT,
-        input=stdin.decode() if stdin is not None else None,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def sample(name: str) -> str:

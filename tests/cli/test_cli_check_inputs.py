@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from cli_process import netpol_guard
 
 ROOT = Path(__file__).parents[2]
 POLICY = """apiVersion: networking.k8s.io/v1
@@ -32,19 +31,6 @@ spec:
   podSelector: {}
   policyTypes: [Ingress]
 """
-
-
-def netpol_guard(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
 
 
 def test_a_huge_number_is_one_line_with_its_position_and_other_files_are_still_checked(

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from cli_process import netpol_guard as run_cli
 from explain_cases import manifest
 
 ROOT = Path(__file__).parents[2]
@@ -23,16 +24,8 @@ API = {
 
 
 def netpol_guard(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )
+    # A bare environment: the output must not depend on the caller's variables.
+    return run_cli(*args, cwd=cwd, stdin=stdin, env={"PATH": "/usr/bin:/bin"})
 
 
 def write(path: Path, *specs: tuple[str, dict[str, Any]]) -> Path:
