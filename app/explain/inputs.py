@@ -99,7 +99,13 @@ def read_revision(revision: str, paths: Sequence[str]) -> Iterator[ManifestFile]
 
     A path missing from the revision reads as no policies; a bad revision is a `GitError`.
     """
-    _git(["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"])
+    try:
+        _git(["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"])
+    except GitError:
+        raise GitError(
+            f"git: --base {revision} is not a commit of the repository here (give a branch, tag or commit "
+            "that `git log` shows, and run from inside the repository)"
+        ) from None
     for path in paths:
         if path == STDIN:
             raise GitError("--base cannot read stdin from git; name files or directories")
