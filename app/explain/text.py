@@ -98,5 +98,8 @@ def render_diff_text(document: Document) -> str:
     """One line per change in report order, then the summary line."""
     lines = [error_line(e) for e in document["errors"]]
     lines.extend(change_line(c) for c in document["changes"])
-    lines.append(f"netpol-guard diff: {document['summary']['text']}")
+    errors = document["errors"]
+    # Without this a broken input read as "no change": what could not be read was not compared.
+    tail = f"; {_plural(len(errors), 'error')}: those inputs were not compared" if errors else ""
+    lines.append(f"netpol-guard diff: {document['summary']['text']}{tail}")
     return "\n".join(lines) + "\n"
